@@ -1,0 +1,387 @@
+"""The `letters` command: parse options, call the library, print, and choose the exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from letters import LettersError, __version__
+from letters.errors import LettersErrors
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Turn one campaign appeal into many personalised, print-ready letters.",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_INPUT = 2
+EXIT_OUTPUT = 1
+
+Project = Annotated[
+    Path | None,
+    typer.Option("-C", "--project", help="Campaign folder (default: the current directory)."),
+]
+
+
+class State:
+    project: Path = Path(".")
+
+
+def _root(project: Path | None) -> Path:
+    return (project or State.project).resolve()
+
+
+def _fail(error: LettersError, root: Path | None) -> typer.Exit:
+    errors = error.errors if isinstance(error, LettersErrors) else [error]
+    for one in errors:
+        where = one.location(root)
+        prefix = f"[bold]{_escape(where)}[/bold]: " if where else ""
+        err.print(f"{prefix}[red]error:[/red] {_escape(one.message)}")
+        if one.hint:
+            err.print(f"  [dim]hint:[/dim] {_escape(one.hint)}")
+    if len(errors) > 1:
+        err.print(f"[red]{len(errors)} problems[/red]; nothing was written.")
+    return typer.Exit(EXIT_INPUT)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _today() -> dt.date:
+    # SOURCE_DATE_EPOCH pins "today" for reproducible builds of undated cases.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
+    return dt.date.today()
+
+
+@app.callback()
+def main_options(
+    project: Annotated[
+        Path, typer.Option("-C", "--project", help="Campaign folder (default: current directory).")
+    ] = Path("."),
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"letters {__version__}")
+        raise typer.Exit(0)
+    State.project = project
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the sample campaign in.")],
+    force: Annotated[bool, typer.Option(help="Overwrite sample files already there.")] = False,
+) -> None:
+    """Copy the sample campaign (recipients, cases, templates) into DIRECTORY."""
+    from letters.sample import copy_sample
+
+    try:
+        written = copy_sample(directory, force=force)
+    except LettersError as error:
+        raise _fail(error, None) from None
+    out.print(f"Created a sample campaign in {directory} ({len(written)} files).")
+    out.print(f"Next: [bold]letters -C {directory} build[/bold]")
+
+
+@app.command()
+def check(project: Project = None) -> None:
+    """Validate everything and render every letter in memory; report all problems."""
+    from letters.check import check as run_check
+
+    root = _root(project)
+    try:
+        report = run_check(root, _today())
+    except LettersError as error:
+        raise _fail(error, root) from None
+    if report.errors:
+        raise _fail(LettersErrors(report.errors), root)
+    out.print(
+        f"[green]OK[/green]: {report.recipients} recipients, {report.cases} cases, "
+        f"{report.templates} templates, {report.letters} letters render."
+    )
+
+
+@app.command("list")
+def list_(project: Project = None) -> None:
+    """Show cases, templates and who gets which letter."""
+    from letters.errors import LettersErrors
+    from letters.plan import plan
+    from letters.workspace import load_workspace
+
+    root = _root(project)
+    try:
+        workspace, errors = load_workspace(root)
+        if errors:
+            raise LettersErrors(errors)
+        jobs, errors = plan(workspace, [], [], None)
+        if errors:
+            raise LettersErrors(errors)
+    except LettersError as error:
+        raise _fail(error, root) from None
+    cases = Table(title="Cases", title_justify="left")
+    for column in ("case", "title", "date", "letters"):
+        cases.add_column(column)
+    for case_id, case_file in workspace.cases.items():
+        count = sum(1 for job in jobs if job.case_id == case_id)
+        date = case_file.case.date.isoformat() if case_file.case.date else "(today)"
+        cases.add_row(case_id, case_file.case.title, date, str(count))
+    templates = Table(title="Templates", title_justify="left")
+    for column in ("template", "language", "file", "subject"):
+        templates.add_column(column)
+    for name, variants in workspace.templates.items():
+        for template in variants.values():
+            templates.add_row(name, template.language, template.path.name, template.subject)
+    letters = Table(title="Letters", title_justify="left")
+    for column in ("case", "template", "recipient", "name", "language", "paper"):
+        letters.add_column(column)
+    for job in jobs:
+        recipient = workspace.recipient(job.recipient_id)
+        assert recipient is not None
+        variant = workspace.template_for(job.template_name, recipient.language)
+        letters.add_row(
+            job.case_id,
+            variant.path.name,
+            job.recipient_id,
+            recipient.name,
+            variant.language,
+            job.paper,
+        )
+    # Piped output (grep, a file) gets full rows instead of rows wrapped at 80 columns.
+    console = out if out.is_terminal else Console(highlight=False, width=200)
+    for table in (cases, templates, letters):
+        console.print(table)
+
+
+@app.command()
+def build(
+    cases: Annotated[list[str] | None, typer.Argument(help="Cases to build (default: all).")] = None,
+    to: Annotated[
+        list[str] | None, typer.Option("--to", help="Only these recipients: ID, tag:TAG or all.")
+    ] = None,
+    formats: Annotated[
+        list[str] | None, typer.Option("--format", "-f", help="md, html or pdf (repeatable).")
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even unchanged letters.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Say what would be built, write nothing.")] = False,
+    keep_going: Annotated[
+        bool, typer.Option(help="Write the letters that render even if others fail (exit 1).")
+    ] = False,
+    paper: Annotated[
+        str | None, typer.Option(help="Paper when neither recipient nor case says: a4, letter.")
+    ] = None,
+    print_file: Annotated[
+        bool, typer.Option("--print", help="Also write out/<case>/print.pdf with every letter.")
+    ] = False,
+    duplex: Annotated[
+        bool, typer.Option(help="Pad letters to an even page count in print.pdf.")
+    ] = False,
+    pdf_variant: Annotated[
+        str | None, typer.Option(help="PDF variant: pdf/a-3u or pdf/ua-1.")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="PDF worker processes (default: cores).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    project: Project = None,
+) -> None:
+    """Write out/<case>/<template>/<recipient>.<format> and out/<case>/manifest.json."""
+    from letters.build import BuildOptions
+    from letters.build import build as run_build
+    from letters.pdf_batch import default_jobs
+
+    root = _root(project)
+    chosen = tuple(formats or ["md"])
+    bad = _bad_choice(chosen, ("md", "html", "pdf"), "--format")
+    bad = bad or _bad_choice([paper] if paper else [], ("a4", "letter"), "--paper")
+    bad = bad or _bad_choice(
+        [pdf_variant] if pdf_variant else [], ("pdf/a-3u", "pdf/ua-1"), "--pdf-variant"
+    )
+    if bad:
+        raise _fail(bad, root)
+    options = BuildOptions(
+        formats=chosen,
+        out_dir=out_dir.resolve() if out_dir else None,
+        cases=tuple(cases or ()),
+        to=tuple(to or ()),
+        paper=paper,
+        force=force,
+        dry_run=dry_run,
+        keep_going=keep_going,
+        pdf_variant=pdf_variant,
+        today=_today(),
+        print_file=print_file,
+        duplex=duplex,
+        jobs=jobs or default_jobs(),
+    )
+    started = time.monotonic()
+    with BuildProgress(out, quiet=quiet or dry_run) as progress:
+        try:
+            report = run_build(root, options, progress.update)
+        except LettersError as error:
+            progress.stop()
+            raise _fail(error, root) from None
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(f"Interrupted after {progress.done} outputs; the next build does the rest.")
+            raise typer.Exit(130) from None
+    _print_report(report, root, dry_run, quiet, time.monotonic() - started)
+    raise typer.Exit(report.exit_code)
+
+
+class BuildProgress:
+    """A rich progress bar on a terminal, plain lines otherwise, nothing when quiet."""
+
+    def __init__(self, console: Console, quiet: bool) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.done = 0
+        self.bar = None
+        self.task = None
+
+    def __enter__(self) -> BuildProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+    def update(self, result) -> None:  # noqa: ANN001 - an OutputResult
+        self.done += 1
+        if self.quiet or result.status == "unchanged":
+            return
+        if not self.console.is_terminal:
+            self.console.print(f"{result.status}: {result.path}")
+            return
+        if self.bar is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("Writing letters", total=None)
+        self.bar.update(self.task, completed=self.done)
+
+
+def _bad_choice(values: list[str] | tuple[str, ...], allowed: tuple[str, ...], option: str):
+    for value in values:
+        if value not in allowed:
+            return LettersError(f"{option} {value!r} is not one of: {', '.join(allowed)}")
+    return None
+
+
+def _print_report(report, root: Path, dry_run: bool, quiet: bool, seconds: float) -> None:  # noqa: ANN001
+    from letters.build import BuildReport
+
+    assert isinstance(report, BuildReport)
+    if dry_run:
+        for output in report.outputs:
+            label = output.status if output.status == "unchanged" else f"{output.status} ({output.reason})"
+            out.print(f"{_relative(output.path, root)}: {label}")
+        would = len(report.outputs) - report.count("unchanged")
+        out.print(f"{would} would be written, {report.count('unchanged')} unchanged.")
+        return
+    for output in report.outputs:
+        for warning in output.warnings:
+            err.print(f"[yellow]warning:[/yellow] {_escape(warning)}")
+    for error in report.render_errors:
+        err.print(f"[red]skipped:[/red] {_escape(error.describe(root))}")
+    for output in report.failed:
+        assert output.error is not None
+        err.print(f"[red]failed:[/red] {_escape(output.error.describe(root))}")
+    if quiet:
+        return
+    for path in report.print_files:
+        out.print(f"Print file: {_relative(path, root)}")
+    summary = (
+        f"Built {report.count('built')}, unchanged {report.count('unchanged')}, "
+        f"failed {len(report.failed) + len(report.render_errors)}"
+    )
+    if report.removed:
+        summary += f", removed {len(report.removed)}"
+    out.print(f"{summary} in {seconds:.1f}s → {_relative(report.out_dir, root)}")
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+@app.command()
+def preview(
+    case: Annotated[str, typer.Argument(help="The case id (file name in cases/).")],
+    to: Annotated[str, typer.Option("--to", help="The recipient id.")],
+    template: Annotated[
+        str | None, typer.Option(help="The template, when the recipient gets several.")
+    ] = None,
+    plain: Annotated[bool, typer.Option(help="Print the raw Markdown.")] = False,
+    project: Project = None,
+) -> None:
+    """Show one letter in the terminal."""
+    from letters.preview import preview as run_preview
+
+    root = _root(project)
+    try:
+        text = run_preview(root, case, to, template, _today())
+    except LettersError as error:
+        raise _fail(error, root) from None
+    if plain or not out.is_terminal:
+        sys.stdout.write(text)
+        return
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    out.print(Panel(Markdown(text), width=min(out.width, 88)))
+
+
+def main() -> None:
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - last line of defence: never a raw traceback
+        if os.environ.get("LETTERS_DEBUG"):
+            raise
+        err.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {_escape(str(exc))}\n"
+            "  This is a bug in letters, not in your files. Run again with LETTERS_DEBUG=1 "
+            "for details and report it."
+        )
+        sys.exit(EXIT_OUTPUT)
+
+
+if __name__ == "__main__":
+    main()

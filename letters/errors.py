@@ -1,0 +1,62 @@
+"""The one exception a user can cause, and where it happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class LettersError(Exception):
+    """A problem in the user's input, located in a file and explained with a hint.
+
+    `file` is shown relative to the workspace when possible; `line` and `column`
+    are 1-based (0 means unknown).
+    """
+
+    message: str
+    file: Path | str | None = None
+    line: int = 0
+    column: int = 0
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def location(self, root: Path | None = None) -> str:
+        if self.file is None:
+            return ""
+        path = Path(self.file)
+        if root is not None:
+            try:
+                path = path.resolve().relative_to(root.resolve())
+            except ValueError:
+                pass
+        text = str(path)
+        if self.line:
+            text += f":{self.line}"
+            if self.column:
+                text += f":{self.column}"
+        return text
+
+    def describe(self, root: Path | None = None) -> str:
+        """One line a campaigner can act on: `file:line: message (hint)`."""
+        where = self.location(root)
+        text = f"{where}: {self.message}" if where else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+class LettersErrors(LettersError):
+    """Several problems found in one pass (check reports them all at once)."""
+
+    def __init__(self, errors: list[LettersError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} problem(s) found")
+
+    def describe(self, root: Path | None = None) -> str:
+        return "\n".join(error.describe(root) for error in self.errors)

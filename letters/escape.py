@@ -1,0 +1,49 @@
+"""Escaping data values for Markdown, so that data always shows as the text it is."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_INLINE = re.compile(r"([\\`*_\[\]])")
+# Markers that open a block when they start a line: headings, quotes, list items, rules.
+_LEADING_MARKER = re.compile(r"^(#|[-+](?=\s|[-+\s]*$)|\d+(?=[.)](?:\s|$)))")
+
+
+class MarkdownText(str):
+    """Text that is already Markdown: a trusted value, or one that was escaped before."""
+
+    __slots__ = ()
+
+
+def escape_markdown(value: Any) -> MarkdownText:
+    """Make a data value show literally in any CommonMark renderer and in Python-Markdown.
+
+    `&`, `<`, `>` become entities; inline markers are backslash-escaped; a block marker at
+    the start is neutralised; newlines and other control characters become spaces.
+    """
+    if isinstance(value, MarkdownText):
+        return value
+    text = _CONTROL.sub(" ", "" if value is None else str(value)).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _INLINE.sub(r"\\\1", text)
+    match = _LEADING_MARKER.match(text)
+    if match:
+        marker = match.group(1)
+        if marker.isdigit():
+            text = marker + "\\" + text[len(marker) :]
+        else:
+            text = "\\" + text
+    return MarkdownText(text)
+
+
+def trusted_markdown(value: Any) -> MarkdownText:
+    """A value the template author vouches for as Markdown; raw HTML still shows as text."""
+    text = "" if value is None else str(value)
+    return MarkdownText(text.replace("<", "&lt;"))
+
+
+def hard_break_lines(lines: list[str] | tuple[str, ...]) -> MarkdownText:
+    """Escaped lines joined with Markdown hard line breaks (two trailing spaces)."""
+    return MarkdownText("  \n".join(escape_markdown(line) for line in lines if line))

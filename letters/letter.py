@@ -1,0 +1,65 @@
+"""The rendered letter as plain data: what every output stage (Markdown, HTML, PDF) lays out.
+
+Only `body_markdown` and `closing_markdown` are Markdown (already escaped where data entered
+them); every other field is plain text, to be escaped by whichever format shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SenderBlock:
+    name: str
+    title: str = ""
+    organisation: str = ""
+    address: tuple[str, ...] = ()
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    logo: Path | None = None  # absolute path inside the workspace, already checked
+    signature: Path | None = None
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Words the tool itself writes, in the letter's language (see letters/languages/)."""
+
+    subject: str = "Subject"
+    reference: str = "Our reference"
+    page: str = "Page {page} of {pages}"
+
+
+@dataclass(frozen=True)
+class Letter:
+    case_id: str
+    template_name: str
+    recipient_id: str
+    recipient_name: str
+    language: str  # BCP 47 tag of the template variant used
+    paper: str  # "a4" | "letter"
+    date: dt.date
+    date_text: str  # the date written out in the letter's language
+    subject: str
+    reference: str
+    sender: SenderBlock
+    recipient_lines: tuple[str, ...]  # the address block as it goes in the envelope window
+    body_markdown: str  # the template's output up to (not including) the closing paragraph
+    closing_markdown: str  # the template's last paragraph, e.g. "Yours sincerely,"
+    signature_lines: tuple[str, ...]  # sender name, title, organisation
+    labels: Labels = field(default_factory=Labels)
+    template_file: Path | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.case_id, self.template_name, self.recipient_id)
+
+    @property
+    def sender_lines(self) -> tuple[str, ...]:
+        """Letterhead lines: organisation (or name), postal address, then contact details."""
+        head = self.sender.organisation or self.sender.name
+        contact = tuple(v for v in (self.sender.phone, self.sender.email, self.sender.website) if v)
+        return tuple(v for v in (head, *self.sender.address) if v) + contact

@@ -1,0 +1,88 @@
+"""The PDF stage for many letters: worker processes, each with one warm PdfRenderer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+
+from letters.errors import LettersError
+from letters.fileio import write_atomic
+from letters.letter import Letter
+from letters.plan import Job
+
+PdfItem = tuple[Job, Letter, Path]
+PdfDone = tuple[Job, Path, LettersError | None, list[str]]
+
+_worker_renderer = None  # one per worker process, so fonts and CSS are parsed once
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _init_worker(root: Path, pdf_variant: str | None) -> None:
+    global _worker_renderer
+    from letters.pdf import PdfRenderer
+
+    _worker_renderer = PdfRenderer(root, pdf_variant=pdf_variant)
+
+
+def _render_one(root: Path, letter: Letter, path: Path) -> tuple[LettersError | None, list[str]]:
+    """Lay out one letter and write its PDF atomically; never raises for a bad letter."""
+    from letters.html import letter_page
+
+    assert _worker_renderer is not None
+    try:
+        output = _worker_renderer.render(letter_page(letter, root), letter)
+    except LettersError as error:
+        return error, []
+    except Exception as exc:  # noqa: BLE001 - one letter failing must not stop the others
+        return LettersError(
+            f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}: PDF rendering "
+            f"failed: {type(exc).__name__}: {exc}",
+            letter.template_file,
+        ), []
+    write_atomic(path, output.data)
+    return None, output.warnings
+
+
+def render_pdfs(
+    root: Path, items: list[PdfItem], pdf_variant: str | None, jobs: int
+) -> Iterator[PdfDone]:
+    """Yield each letter as its PDF is written (in completion order when parallel)."""
+    jobs = max(1, min(jobs, len(items)))
+    if jobs == 1:
+        _init_worker(root, pdf_variant)
+        for job, letter, path in items:
+            error, warnings = _render_one(root, letter, path)
+            yield job, path, error, warnings
+        return
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(root, pdf_variant)
+    ) as pool:
+        waiting: dict[Future[tuple[LettersError | None, list[str]]], PdfItem] = {}
+        queue = iter(items)
+        try:
+            # Keep a bounded number of letters in flight so memory stays flat.
+            for item in queue:
+                waiting[pool.submit(_render_one, root, item[1], item[2])] = item
+                if len(waiting) >= jobs * 4:
+                    break
+            while waiting:
+                done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job, _, path = waiting.pop(future)
+                    error, warnings = future.result()
+                    yield job, path, error, warnings
+                    following = next(queue, None)
+                    if following is not None:
+                        waiting[pool.submit(_render_one, root, following[1], following[2])] = (
+                            following
+                        )
+        except BaseException:
+            for future in waiting:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise

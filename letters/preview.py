@@ -1,0 +1,53 @@
+"""One letter as Markdown text, for the terminal. Imports nothing of the PDF stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from letters.errors import LettersError, LettersErrors
+from letters.markdown_letter import letter_markdown
+from letters.plan import plan
+from letters.render import Renderer
+from letters.workspace import load_workspace, suggest
+
+
+def preview(
+    root: Path, case_id: str, recipient_id: str, template: str | None, today: dt.date
+) -> str:
+    """The complete Markdown letter that `build --format md` would write."""
+    workspace, errors = load_workspace(root)
+    if errors:
+        raise LettersErrors(errors)
+    jobs, errors = plan(workspace, [case_id], [recipient_id], None)
+    if errors:
+        raise LettersErrors(errors)
+    if template is not None:
+        names = sorted({job.template_name for job in jobs})
+        jobs = [job for job in jobs if job.template_name == template]
+        if not jobs:
+            hint = suggest(template, names) or "templates for this recipient: " + ", ".join(names)
+            raise LettersError(
+                f"{recipient_id!r} gets no letter from template {template!r} in case {case_id!r}",
+                workspace.cases[case_id].path,
+                hint=hint,
+            )
+    if not jobs:
+        raise LettersError(
+            f"{recipient_id!r} gets no letter in case {case_id!r}",
+            workspace.cases[case_id].path,
+            hint="add the recipient (or one of its tags) to a `to:` list under `letters:`",
+        )
+    if len(jobs) > 1:
+        raise LettersError(
+            f"{recipient_id!r} gets several letters in case {case_id!r}",
+            workspace.cases[case_id].path,
+            hint="choose one with --template: " + ", ".join(job.template_name for job in jobs),
+        )
+    job = jobs[0]
+    recipient = workspace.recipient(job.recipient_id)
+    assert recipient is not None
+    letter = Renderer(workspace).render(
+        workspace.cases[case_id], job.template_name, recipient, job.paper, today
+    )
+    return letter_markdown(letter)

@@ -1,0 +1,310 @@
+"""Render one letter: a sandboxed Jinja2 template plus data → a `Letter` (Markdown body)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from letters.errors import LettersError
+from letters.escape import MarkdownText, escape_markdown, hard_break_lines, trusted_markdown
+from letters.language import LanguagePack, language_pack
+from letters.letter import Letter, SenderBlock
+from letters.schema import Case, Recipient, Sender
+from letters.workspace import CaseFile, TemplateFile, Workspace, split_front_matter, suggest
+
+LANGUAGE_KEY = "_letters_language"
+
+
+class Record(dict[str, Any]):
+    """A mapping the template reads with dots; knows its own name for error messages."""
+
+    label: str = "value"
+
+
+def record(data: dict[str, Any], label: str) -> Record:
+    result = Record({key: _plain(value, f"{label}.{key}") for key, value in data.items()})
+    result.label = label
+    return result
+
+
+def _plain(value: Any, label: str) -> Any:
+    if isinstance(value, dict):
+        return record(value, label)
+    if isinstance(value, list | tuple):
+        return [_plain(item, label) for item in value]
+    return "" if value is None else value
+
+
+class LettersUndefined(StrictUndefined):
+    """Strict undefined whose message names the field and suggests a close one."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:  # type: ignore[override]
+        owner = self._undefined_obj
+        name = self._undefined_name
+        if isinstance(owner, Record):
+            hint = suggest(str(name), list(owner))
+            message = f"{owner.label} has no field {name!r}"
+            return f"{message} ({hint})" if hint else message
+        if owner is jinja2.utils.missing:
+            return f"{name!r} is undefined (the letter knows recipient, case, sender, date, subject)"
+        return super()._undefined_message
+
+
+class _BodyLoader(FileSystemLoader):
+    """Loads templates with their front matter blanked out, keeping line numbers."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return split_front_matter(source)[1], filename, uptodate
+
+
+def _language(context: Context) -> LanguagePack:
+    return language_pack(context.get(LANGUAGE_KEY, "en"))
+
+
+@pass_context
+def prose_list(context: Context, items: Any) -> str:
+    if isinstance(items, str):
+        return items
+    return _language(context).join([str(item) for item in items])
+
+
+@pass_context
+def long_date(context: Context, value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"long_date needs a YYYY-MM-DD date, not {value!r}") from None
+    if not isinstance(value, dt.date):
+        raise ValueError(f"long_date needs a date, not {value!r}")
+    return _language(context).long_date(value)
+
+
+def address_block(recipient: Any) -> MarkdownText:
+    return hard_break_lines(recipient_lines(recipient))
+
+
+def recipient_lines(recipient: Any) -> tuple[str, ...]:
+    """Name line, title, organisation, then postal lines: what goes in the envelope window."""
+    get = recipient.get if isinstance(recipient, dict) else lambda k, d="": getattr(recipient, k, d)
+    name = " ".join(part for part in (get("honorific", ""), get("name", "")) if part)
+    lines = [name, get("title", ""), get("organisation", ""), *get("address", ())]
+    return tuple(str(line) for line in lines if line)
+
+
+def _environment(finalize: Callable[[Any], Any], templates_dir: Path) -> jinja2.Environment:
+    env = ImmutableSandboxedEnvironment(
+        loader=_BodyLoader(str(templates_dir)),
+        undefined=LettersUndefined,
+        finalize=finalize,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        prose_list=prose_list,
+        long_date=long_date,
+        address_block=address_block,
+        markdown=trusted_markdown,
+    )
+    return env
+
+
+def _plain_text(value: Any) -> Any:
+    return "" if value is None else value
+
+
+class Renderer:
+    """Renders letters of one workspace; reuse it for many letters (templates are cached)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.markdown_env = _environment(escape_markdown, workspace.templates_dir)
+        self.text_env = _environment(_plain_text, workspace.templates_dir)
+        self.text_env.filters["markdown"] = lambda value: value
+        self.text_env.filters["address_block"] = lambda r: "\n".join(recipient_lines(r))
+
+    def render(
+        self,
+        case_file: CaseFile,
+        template_name: str,
+        recipient: Recipient,
+        paper: str,
+        today: dt.date,
+    ) -> Letter:
+        case = case_file.case
+        template = self.workspace.template_for(template_name, recipient.language)
+        pack = language_pack(template.language)
+        date = case.date or today
+        context = self._context(case_file, recipient, pack, date, paper)
+        context["subject"] = self._subject(template, context, case)
+        body = self._body(template, context)
+        body_markdown, closing_markdown = split_closing(body)
+        sender = case.sender
+        return Letter(
+            case_id=case_file.id,
+            template_name=template_name,
+            recipient_id=recipient.id,
+            recipient_name=recipient.name,
+            language=template.language,
+            paper=paper,
+            date=date,
+            date_text=pack.long_date(date),
+            subject=context["subject"],
+            reference=case.reference,
+            sender=sender_block(sender, self.workspace.root),
+            recipient_lines=recipient_lines(recipient),
+            body_markdown=body_markdown,
+            closing_markdown=closing_markdown,
+            signature_lines=tuple(v for v in (sender.name, sender.title, sender.organisation) if v),
+            labels=pack.labels,
+            template_file=template.path,
+        )
+
+    def _context(
+        self,
+        case_file: CaseFile,
+        recipient: Recipient,
+        pack: LanguagePack,
+        date: dt.date,
+        paper: str,
+    ) -> dict[str, Any]:
+        case = case_file.case
+        recipient_data = recipient.model_dump()
+        recipient_data["address"] = list(recipient.address)
+        recipient_data["tags"] = list(recipient.tags)
+        recipient_data["paper"] = paper
+        recipient_data["salutation"] = recipient.salutation or pack.default_salutation(
+            recipient.honorific, recipient.name
+        )
+        sender = record(case.sender.model_dump(), "sender")
+        case_data = case.model_dump(exclude={"letters", "sender"})
+        case_data.update(id=case_file.id, date=date, demands=list(case.demands))
+        case_record = record(case_data, "case")
+        case_record["sender"] = sender
+        return {
+            "recipient": record(recipient_data, "recipient"),
+            "case": case_record,
+            "sender": sender,
+            "date": date,
+            LANGUAGE_KEY: pack.tag,
+        }
+
+    def _subject(self, template: TemplateFile, context: dict[str, Any], case: Case) -> str:
+        if not template.subject:
+            return case.title
+        try:
+            compiled = self.text_env.from_string(template.subject)
+            text = compiled.render(context)
+        except Exception as exc:
+            raise template_error(exc, template.path, template.subject_line, "subject") from None
+        return " ".join(text.split())
+
+    def _body(self, template: TemplateFile, context: dict[str, Any]) -> str:
+        try:
+            compiled = self.markdown_env.get_template(template.path.name)
+            return compiled.render(context)
+        except Exception as exc:
+            raise template_error(exc, template.path, 0, "template") from None
+
+
+def split_closing(body: str) -> tuple[str, str]:
+    """Separate the template's last paragraph (the closing, e.g. "Yours sincerely,")."""
+    body = body.strip("\n")
+    lines = [line.rstrip() if line.strip() == "" else line for line in body.split("\n")]
+    body = "\n".join(lines)
+    breaks = list(re.finditer(r"\n\n+", body))
+    if not breaks:
+        return "", body.strip()
+    last = breaks[-1]
+    return body[: last.start()].rstrip("\n"), body[last.end() :].strip()
+
+
+def sender_block(sender: Sender, root: Path) -> SenderBlock:
+    return SenderBlock(
+        name=sender.name,
+        title=sender.title,
+        organisation=sender.organisation,
+        address=tuple(sender.address),
+        email=sender.email,
+        phone=sender.phone,
+        website=sender.website,
+        logo=(root / sender.logo).resolve() if sender.logo else None,
+        signature=(root / sender.signature).resolve() if sender.signature else None,
+    )
+
+
+def _template_line(exc: BaseException, filename: Path) -> int:
+    """The line in `filename` where Jinja was when `exc` happened (0 when unknown)."""
+    lineno = getattr(exc, "lineno", None)
+    if isinstance(exc, jinja2.TemplateSyntaxError) and lineno:
+        return int(lineno)
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and Path(frame.filename).name == filename.name and frame.lineno:
+            return frame.lineno
+    return 0
+
+
+def template_error(exc: BaseException, path: Path, line: int, part: str) -> LettersError:
+    """Turn anything a template raised into a LettersError at the template's line."""
+    if isinstance(exc, LettersError):
+        return exc
+    found = _template_line(exc, path)
+    if part == "template" and found:
+        line = found
+    file = path
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename and part == "template":
+        file = Path(exc.filename)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return LettersError(
+            f"template syntax error in {part}: {exc.message}",
+            file,
+            line,
+            hint="check the {{ }} and {% %} tags around this line",
+        )
+    if isinstance(exc, jinja2.UndefinedError):
+        return LettersError(
+            f"undefined variable in {part}: {exc.message}",
+            file,
+            line,
+            hint="use a field that exists in the data, or add it to the YAML "
+            "(free fields go under recipient `fields:` or case `facts:`)",
+        )
+    if isinstance(exc, SecurityError):
+        return LettersError(
+            f"the {part} tried something templates may not do: {exc}",
+            file,
+            line,
+            hint="templates can read the letter's data but cannot reach Python internals",
+        )
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return LettersError(
+            f"{part} includes {exc.name!r}, which is not in templates/",
+            file,
+            line,
+            hint="includes and imports must name a file inside the workspace's templates/",
+        )
+    if isinstance(exc, RecursionError | MemoryError):
+        return LettersError(f"the {part} ran out of resources", file, line)
+    return LettersError(
+        f"error while rendering the {part}: {type(exc).__name__}: {exc}",
+        file,
+        line,
+        hint="check the expression on this line",
+    )

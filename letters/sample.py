@@ -1,0 +1,44 @@
+"""The sample campaign that `letters init` copies (shipped inside the package)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from letters.errors import LettersError
+
+SAMPLE_PARTS = ("recipients.yaml", "cases", "templates")
+
+
+def sample_dir() -> Path:
+    """The installed copy (letters/sample/), or the repository root in a source checkout."""
+    packaged = Path(__file__).parent / "sample"
+    if (packaged / "recipients.yaml").is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent
+
+
+def copy_sample(target: Path, force: bool = False) -> list[Path]:
+    source = sample_dir()
+    existing = [target / part for part in SAMPLE_PARTS if (target / part).exists()]
+    if existing and not force:
+        raise LettersError(
+            f"{existing[0].name} already exists here",
+            existing[0],
+            hint="choose an empty folder, or pass --force to overwrite the sample files",
+        )
+    written: list[Path] = []
+    target.mkdir(parents=True, exist_ok=True)
+    for part in SAMPLE_PARTS:
+        origin = source / part
+        if origin.is_dir():
+            for path in sorted(origin.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    destination = target / part / path.relative_to(origin)
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, destination)
+                    written.append(destination)
+        else:
+            shutil.copyfile(origin, target / part)
+            written.append(target / part)
+    return written

@@ -1,0 +1,132 @@
+"""The workspace schema (format version 1): what each YAML file may contain.
+
+Every model forbids unknown keys so that a typo is an error, not silence. Values arrive as
+text (see yamlio), so the types here are text, lists of text and free mappings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# BCP 47, loosely: a 2-3 letter language, then optional script/region/variant subtags.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+Paper = Literal["a4", "letter"]
+
+
+def _lines(value: Any) -> Any:
+    """An address may be a YAML list or one block of text with a line per address line."""
+    if isinstance(value, str):
+        return [line.strip() for line in value.splitlines() if line.strip()]
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Lines = Annotated[tuple[str, ...], BeforeValidator(_lines)]
+Texts = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Recipient(Strict):
+    id: str
+    name: str
+    honorific: str = ""
+    title: str = ""
+    organisation: str = ""
+    address: Lines = ()
+    salutation: str = ""
+    language: str = "en"
+    paper: Paper | None = None
+    tags: Texts = ()
+    email: str = ""
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(
+                "an id may contain only lowercase letters, digits and hyphens, "
+                "and must start with a letter or digit (e.g. 'tim-cook')"
+            )
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return _check_language(value)
+
+
+class RecipientsFile(Strict):
+    """The shape of recipients.yaml (entries are validated one by one for better lines)."""
+
+    recipients: list[Recipient]
+
+
+class Sender(Strict):
+    name: str
+    title: str = ""
+    organisation: str = ""
+    address: Lines = ()
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    logo: str = ""
+    signature: str = ""
+
+
+class LetterRule(Strict):
+    template: str
+    to: Texts
+
+
+class Case(Strict):
+    title: str
+    date: dt.date | None = None
+    reference: str = ""
+    paper: Paper | None = None
+    sender: Sender
+    demands: Texts = ()
+    facts: dict[str, Any] = Field(default_factory=dict)
+    letters: list[LetterRule] = Field(min_length=1)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value) if len(value) == 10 else _bad_date()
+            except ValueError:
+                _bad_date()
+        return value
+
+
+class FrontMatter(Strict):
+    subject: str = ""
+    language: str = ""
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return _check_language(value) if value else value
+
+
+def _bad_date() -> None:
+    raise ValueError("write the date as YYYY-MM-DD, e.g. 2026-03-14")
+
+
+def _check_language(value: str) -> str:
+    if not LANGUAGE_TAG.match(value):
+        raise ValueError("write a language as a BCP 47 tag such as en, vi, fr or pt-BR")
+    return value

@@ -1,0 +1,374 @@
+"""Load and validate a workspace: recipients.yaml, cases/*.yaml and templates/*.md.j2."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from letters.errors import LettersError
+from letters.schema import LANGUAGE_TAG, SLUG, Case, FrontMatter, Recipient
+from letters.yamlio import MAX_YAML_BYTES, Located, load_yaml, parse_yaml
+
+RECIPIENTS_FILE = "recipients.yaml"
+CASES_DIR = "cases"
+TEMPLATES_DIR = "templates"
+TEMPLATE_SUFFIX = ".md.j2"
+# Layout files live in templates/ too but are not letter templates.
+LAYOUT_FILES = {"letter.html.j2", "letter.css"}
+
+
+@dataclass(frozen=True)
+class TemplateFile:
+    name: str  # company-letter
+    variant: str  # "" for the default file, "vi" for company-letter.vi.md.j2
+    language: str  # the letter's language: front matter, else the variant, else en
+    path: Path
+    subject: str  # the subject line, itself a template
+    subject_line: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}.{self.variant}" if self.variant else self.name
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    id: str
+    case: Case
+    located: Located
+
+    @property
+    def path(self) -> Path:
+        return self.located.file
+
+
+@dataclass
+class Workspace:
+    root: Path
+    recipients: list[Recipient] = field(default_factory=list)
+    recipients_located: Located | None = None
+    cases: dict[str, CaseFile] = field(default_factory=dict)
+    templates: dict[str, dict[str, TemplateFile]] = field(default_factory=dict)
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / TEMPLATES_DIR
+
+    def recipient(self, recipient_id: str) -> Recipient | None:
+        return next((r for r in self.recipients if r.id == recipient_id), None)
+
+    def recipient_line(
+        self, recipient_id: str, *path: str | int, key: bool = False
+    ) -> tuple[Path, int, int]:
+        """Where a recipient (or one of its keys, or values) is written in recipients.yaml."""
+        located = self.recipients_located
+        assert located is not None
+        entries = located.data["recipients"]
+        index = next(i for i, r in enumerate(entries) if r.get("id") == recipient_id)
+        line, column = located.line_of(("recipients", index, *path), key=key)
+        return located.file, line, column
+
+    def tags(self) -> set[str]:
+        return {tag for recipient in self.recipients for tag in recipient.tags}
+
+    def template_for(self, name: str, language: str) -> TemplateFile:
+        """The variant of template `name` for `language` (pt-BR → pt → default)."""
+        from letters.language import fallback_chain
+
+        variants = self.templates[name]
+        for candidate in fallback_chain(language):
+            if candidate in variants:
+                return variants[candidate]
+        return variants[""] if "" in variants else next(iter(variants.values()))
+
+
+def max_yaml_bytes() -> int:
+    megabytes = os.environ.get("LETTERS_MAX_YAML_MB", "")
+    return int(float(megabytes) * 1024 * 1024) if megabytes else MAX_YAML_BYTES
+
+
+def suggest(word: str, options: list[str] | set[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def load_workspace(root: Path) -> tuple[Workspace, list[LettersError]]:
+    """Read everything that can be read; return the workspace and every problem found."""
+    root = root.resolve()
+    workspace = Workspace(root=root)
+    errors: list[LettersError] = []
+    if not root.is_dir():
+        raise LettersError(
+            "workspace folder does not exist",
+            root,
+            hint="pass the campaign folder with -C DIR, or create one with `letters init DIR`",
+        )
+    if not (root / RECIPIENTS_FILE).is_file() and not (root / CASES_DIR).is_dir():
+        raise LettersError(
+            "this folder is not a letters workspace (no recipients.yaml, no cases/)",
+            root,
+            hint="run this in a campaign folder, pass -C DIR, or create one with `letters init DIR`",
+        )
+    _load_recipients(workspace, errors)
+    _load_templates(workspace, errors)
+    _load_cases(workspace, errors)
+    return workspace, errors
+
+
+def _collect(action: Any, errors: list[LettersError]) -> Any:
+    try:
+        return action()
+    except _Problems as problems:
+        errors.extend(problems.errors)
+    except LettersError as error:
+        errors.append(error)
+    return None
+
+
+def validate(model: type[BaseModel], located: Located, prefix: tuple[Any, ...] = ()) -> Any:
+    """Validate located data against a model; raise every problem, each at its line."""
+    data = located.data
+    for part in prefix:
+        data = data[part]
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise _Problems([_explain(err, model, located, prefix) for err in exc.errors()]) from None
+
+
+class _Problems(LettersError):
+    def __init__(self, errors: list[LettersError]) -> None:
+        super().__init__(errors[0].message)
+        self.errors = errors
+
+
+def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The allowed keys at `loc` inside `model`, for suggestions."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if info is None:
+            return []
+        annotation = info.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if current is None:
+            return []
+    return list(current.model_fields) if hasattr(current, "model_fields") else []
+
+
+def _explain(
+    error: Any, model: type[BaseModel], located: Located, prefix: tuple[Any, ...]
+) -> LettersError:
+    loc = tuple(part for part in error["loc"] if not isinstance(part, str) or part[0] != "[")
+    kind = error["type"]
+    path = (*prefix, *loc)
+    where = ".".join(str(p) for p in loc if isinstance(p, str)) or "file"
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _field_names(model, loc[:-1])
+        hint = suggest(key, allowed) or ("allowed keys: " + ", ".join(allowed) if allowed else "")
+        return located.error(path, f"unknown key {key!r}", hint, key=True)
+    if kind == "missing":
+        key = str(loc[-1])
+        return located.error(
+            path[:-1], f"missing required key {key!r}", f"add `{key}:` with a value"
+        )
+    if kind in ("string_type", "str_type"):
+        return located.error(path, f"{where}: expected text", "write a single value, not a list")
+    if kind in ("tuple_type", "list_type"):
+        return located.error(path, f"{where}: expected a list", "write `- item` lines or [a, b]")
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return located.error(path, f"{where}: expected a mapping of `key: value` lines")
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return located.error(path, f"{where}: must be one of {expected}")
+    if kind == "too_short":
+        return located.error(path, f"{where}: must not be empty", "add at least one entry")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return located.error(path, f"{where}: {message}")
+
+
+def _validated(model: type[BaseModel], located: Located, errors: list[LettersError]) -> Any:
+    try:
+        return validate(model, located)
+    except _Problems as problems:
+        errors.extend(problems.errors)
+        return None
+
+
+def _load_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
+    path = workspace.root / RECIPIENTS_FILE
+    if not path.is_file():
+        errors.append(
+            LettersError("recipients.yaml is missing", path, hint="create it with `recipients:`")
+        )
+        return
+    located = _collect(lambda: load_yaml(path, max_yaml_bytes()), errors)
+    if located is None:
+        return
+    workspace.recipients_located = located
+    if not isinstance(located.data, dict):
+        errors.append(located.error((), "expected `recipients:` followed by a list of people"))
+        return
+    # Validate recipients one by one so that one bad entry doesn't hide the others.
+    top_level = {k: v for k, v in located.data.items() if k != "recipients"}
+    for key in top_level:
+        hint = suggest(key, ["recipients"])
+        errors.append(located.error((key,), f"unknown key {key!r}", hint, key=True))
+    entries = located.data.get("recipients")
+    if not isinstance(entries, list):
+        errors.append(
+            located.error(("recipients",), "`recipients:` must be a list", "start each with `- id:`")
+        )
+        return
+    seen: dict[str, int] = {}
+    for index in range(len(entries)):
+        try:
+            recipient = validate(Recipient, located, ("recipients", index))
+        except _Problems as problems:
+            errors.extend(problems.errors)
+            continue
+        if recipient.id in seen:
+            first = seen[recipient.id]
+            errors.append(
+                located.error(
+                    ("recipients", index, "id"),
+                    f"duplicate recipient id {recipient.id!r} (first used on line {first})",
+                    "give each recipient its own id",
+                )
+            )
+            continue
+        seen[recipient.id] = located.line_of(("recipients", index, "id"))[0]
+        workspace.recipients.append(recipient)
+
+
+def _load_cases(workspace: Workspace, errors: list[LettersError]) -> None:
+    folder = workspace.root / CASES_DIR
+    if not folder.is_dir():
+        errors.append(
+            LettersError("cases/ folder is missing", folder, hint="add cases/<case-id>.yaml")
+        )
+        return
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in (".yaml", ".yml") or path.name.startswith("."):
+            continue
+        if not SLUG.match(path.stem):
+            errors.append(
+                LettersError(
+                    f"case file name {path.name!r} is not a valid case id",
+                    path,
+                    hint="use lowercase letters, digits and hyphens, e.g. cases/my-case.yaml",
+                )
+            )
+            continue
+        located = _collect(lambda path=path: load_yaml(path, max_yaml_bytes()), errors)
+        if located is None:
+            continue
+        if not isinstance(located.data, dict):
+            errors.append(located.error((), "a case file must be a mapping of `key: value` lines"))
+            continue
+        case = _validated(Case, located, errors)
+        if case is not None:
+            workspace.cases[path.stem] = CaseFile(path.stem, case, located)
+    if not workspace.cases and not errors:
+        errors.append(LettersError("no cases found", folder, hint="add cases/<case-id>.yaml"))
+
+
+def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
+    folder = workspace.templates_dir
+    if not folder.is_dir():
+        errors.append(
+            LettersError("templates/ folder is missing", folder, hint="add templates/<name>.md.j2")
+        )
+        return
+    for path in sorted(folder.glob(f"*{TEMPLATE_SUFFIX}")):
+        stem = path.name[: -len(TEMPLATE_SUFFIX)]
+        if stem.startswith("_"):
+            continue  # a partial for {% include %}, not a letter of its own
+        name, _, variant = stem.partition(".")
+        if not SLUG.match(name) or (variant and not _is_language(variant)):
+            errors.append(
+                LettersError(
+                    f"template file name {path.name!r} is not valid",
+                    path,
+                    hint="name templates NAME.md.j2 or NAME.LANG.md.j2 (lowercase, digits, "
+                    "hyphens), e.g. company-letter.vi.md.j2; partials start with _",
+                )
+            )
+            continue
+        template = _collect(lambda p=path, n=name, v=variant: read_template(p, n, v), errors)
+        if template is not None:
+            workspace.templates.setdefault(name, {})[variant] = template
+
+
+def _is_language(text: str) -> bool:
+    return bool(LANGUAGE_TAG.match(text))
+
+
+def split_front_matter(text: str) -> tuple[str, str]:
+    """Split `---` front matter from the body; the body keeps its line numbers.
+
+    The front matter lines are replaced by empty lines in the body so that Jinja's line
+    numbers are the file's line numbers.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip("\r\n") != "---":
+        return "", text
+    for index in range(1, len(lines)):
+        if lines[index].rstrip("\r\n") == "---":
+            front = "".join(["\n", *lines[1:index]])
+            body = "\n" * (index + 1) + "".join(lines[index + 1 :])
+            return front, body
+    return "", text
+
+
+def read_template(path: Path, name: str, variant: str) -> TemplateFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LettersError("template is not valid UTF-8", path, hint="save it as UTF-8") from None
+    front, _ = split_front_matter(text)
+    if text.startswith("---") and not front:
+        raise LettersError(
+            "front matter is not closed", path, 1, hint="end the front matter with a `---` line"
+        )
+    subject, subject_line, language = "", 0, ""
+    if front:
+        try:
+            located = parse_yaml(front, path)
+        except LettersError as error:
+            raw = text.splitlines()[error.line - 1] if 0 < error.line <= len(text.splitlines()) else ""
+            if "{{" in raw or "{%" in raw:
+                error.hint = 'values containing {{ must be quoted: subject: "{{ case.title }}"'
+            raise
+        if not isinstance(located.data, dict):
+            raise located.error((), "front matter must be `key: value` lines")
+        for key, value in located.data.items():
+            if isinstance(value, dict) and ("{{" in front or "{%" in front):
+                raise located.error(
+                    (key,),
+                    f"{key}: expected text but the YAML reads a mapping",
+                    'values containing {{ must be quoted: subject: "{{ case.title }}"',
+                )
+        matter = validate(FrontMatter, located)
+        subject, language = matter.subject, matter.language
+        subject_line = located.line_of(("subject",))[0] if subject else 0
+    return TemplateFile(
+        name=name,
+        variant=variant,
+        language=language or variant or "en",
+        path=path,
+        subject=subject,
+        subject_line=subject_line,
+    )

@@ -1,0 +1,131 @@
+"""Shared fixtures: small workspaces written into tmp_path, and the CLI runner."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from letters.sample import copy_sample
+
+RECIPIENTS = """\
+recipients:
+  - id: ada
+    name: Ada Lovelace
+    honorific: Ms
+    title: Chief Executive
+    organisation: Analytical Engines Ltd
+    address:
+      - 12 St James's Square
+      - London SW1Y 4JH
+    tags: [tech]
+  - id: hoa
+    name: Nguyễn Thị Hoa
+    organisation: Bộ Tư pháp
+    address: |
+      Số 60 Trần Phú, Ba Đình
+      Hà Nội
+    language: vi
+    tags: [gov, tech]
+"""
+
+CASE = """\
+title: Free expression online
+date: 2026-03-14
+reference: REF/1
+sender:
+  name: Sam Sender
+  title: Director
+  organisation: Open Net Watch
+  address: [1 Example Street, London]
+demands:
+  - release everyone held for peaceful expression
+  - repeal the law
+facts:
+  law: Cybersecurity Law
+letters:
+  - template: appeal
+    to: [all]
+"""
+
+TEMPLATE = """\
+---
+subject: "About the {{ case.facts.law }}"
+---
+{{ recipient.salutation }}
+
+We write about the {{ case.facts.law }}. We ask you to {{ case.demands | prose_list }}.
+
+Yours sincerely,
+"""
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text) if text.startswith("\n") else text, "utf-8")
+    return root
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Callable[..., Path]:
+    """A small valid workspace; keyword arguments replace or add files by relative path."""
+
+    def make(**files: str) -> Path:
+        tree = {
+            "recipients.yaml": RECIPIENTS,
+            "cases/free-expression.yaml": CASE,
+            "templates/appeal.md.j2": TEMPLATE,
+        }
+        tree.update({name.replace("__", "/"): text for name, text in files.items()})
+        return write_tree(tmp_path / "ws", tree)
+
+    return make
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    root = tmp_path / "sample"
+    copy_sample(root)
+    return root
+
+
+class Run:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str | Path, env: dict[str, str] | None = None):  # noqa: ANN204
+        result = self.runner.invoke(app, [str(arg) for arg in args], env=env)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+
+
+@pytest.fixture
+def run() -> Run:
+    return Run()
+
+
+def files_under(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/ from the current output (review the diff!)",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden")) or bool(
+        os.environ.get("LETTERS_UPDATE_GOLDEN")
+    )

@@ -1,0 +1,172 @@
+"""Every bad input a campaigner can make: file and line, a fix, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import CASE, RECIPIENTS, TEMPLATE
+
+CASES = [
+    pytest.param(
+        {"recipients.yaml": RECIPIENTS.replace("    name: Ada Lovelace", "    name: [Ada")},
+        "recipients.yaml:4:",
+        "YAML syntax error",
+        id="yaml-syntax",
+    ),
+    pytest.param(
+        {"recipients.yaml": RECIPIENTS.replace("organisation: Analytical", "orgnisation: Analytical")},
+        "recipients.yaml:6:5",
+        "unknown key 'orgnisation'",
+        id="unknown-key",
+    ),
+    pytest.param(
+        {"recipients.yaml": RECIPIENTS.replace("    name: Ada Lovelace\n", "")},
+        "recipients.yaml:2:5",
+        "missing required key 'name'",
+        id="missing-key",
+    ),
+    pytest.param(
+        {"recipients.yaml": RECIPIENTS.replace("id: ada", "id: Ada Lovelace")},
+        "recipients.yaml:2:",
+        "an id may contain only lowercase letters",
+        id="bad-id",
+    ),
+    pytest.param(
+        {"recipients.yaml": RECIPIENTS.replace("id: hoa", "id: ada")},
+        "recipients.yaml:11:",
+        "duplicate recipient id 'ada' (first used on line 2)",
+        id="duplicate-id",
+    ),
+    pytest.param(
+        {"cases/free-expression.yaml": CASE.replace("template: appeal", "template: apeal")},
+        "cases/free-expression.yaml:15:",
+        "template 'apeal' does not exist",
+        id="unknown-template",
+    ),
+    pytest.param(
+        {"cases/free-expression.yaml": CASE.replace("to: [all]", "to: [ada, hao]")},
+        "cases/free-expression.yaml:16:",
+        "no recipient has the id 'hao' (did you mean 'hoa'?)",
+        id="unknown-recipient",
+    ),
+    pytest.param(
+        {"cases/free-expression.yaml": CASE.replace("to: [all]", "to: ['tag:teck']")},
+        "cases/free-expression.yaml:16:",
+        "no recipient has the tag 'teck' (did you mean 'tech'?)",
+        id="unknown-tag",
+    ),
+    pytest.param(
+        {"cases/free-expression.yaml": CASE.replace("  name: Sam Sender\n", "")},
+        "cases/free-expression.yaml:",
+        "missing required key 'name'",
+        id="sender-without-name",
+    ),
+    pytest.param(
+        {"templates/appeal.md.j2": TEMPLATE.replace("recipient.salutation", "recipient.salutaton")},
+        "templates/appeal.md.j2:4",
+        "recipient has no field 'salutaton' (did you mean 'salutation'?)",
+        id="undefined-variable",
+    ),
+    pytest.param(
+        {"templates/appeal.md.j2": TEMPLATE.replace("We write", "{% if x %}We write")},
+        "templates/appeal.md.j2:",
+        "template syntax error",
+        id="jinja-syntax",
+    ),
+    pytest.param(
+        {"templates/appeal.md.j2": TEMPLATE.replace('"About the {{ case.facts.law }}"', "{{ case.title }}")},
+        "templates/appeal.md.j2:2",
+        "values containing {{ must be quoted",
+        id="unquoted-subject",
+    ),
+    pytest.param(
+        {"cases/free-expression.yaml": CASE.replace("date: 2026-03-14", "date: 14/03/2026")},
+        "cases/free-expression.yaml:2:",
+        "YYYY-MM-DD",
+        id="bad-date",
+    ),
+    pytest.param(
+        {"recipients.yaml": RECIPIENTS.replace("language: vi", "paper: a5")},
+        "recipients.yaml:",
+        "must be one of 'a4' or 'letter'",
+        id="bad-paper",
+    ),
+]
+
+
+@pytest.mark.parametrize(("files", "where", "message"), CASES)
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_bad_input_names_file_and_line_and_writes_nothing(
+    workspace, run, files, where, message, command
+):
+    root = workspace(**{name.replace("/", "__"): text for name, text in files.items()})
+    result = run(command, "-C", root)
+    assert result.exit_code == 2, result.output
+    assert where in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert not (root / "out").exists()
+
+
+def test_check_reports_every_problem_in_one_run(workspace, run):
+    root = workspace(
+        **{
+            "recipients.yaml": RECIPIENTS.replace("organisation: Analytical", "orgnisation: A"),
+            "templates__appeal.md.j2": TEMPLATE.replace("recipient.salutation", "recipient.x"),
+            "cases__second.yaml": CASE.replace("template: appeal", "template: apeal"),
+        }
+    )
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "unknown key 'orgnisation'" in result.stderr
+    assert "cases/second.yaml:15:" in result.stderr
+    assert "recipient has no field 'x'" in result.stderr
+    assert "3 problems" in result.stderr
+
+
+def test_a_template_error_fails_every_letter_but_check_reports_it_once(workspace, run):
+    root = workspace(templates__appeal_md_j2="x")
+    (root / "templates" / "appeal.md.j2").write_text("{{ recipient.nope }}\n\nBye,\n", "utf-8")
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert result.stderr.count("recipient has no field 'nope'") == 1
+
+
+def test_not_a_workspace(tmp_path, run):
+    result = run("build", "-C", tmp_path)
+    assert result.exit_code == 2
+    assert "not a letters workspace" in result.stderr
+    assert "letters init" in result.stderr
+
+
+def test_unknown_case_on_the_command_line(workspace, run):
+    result = run("build", "free-expresion", "-C", workspace())
+    assert result.exit_code == 2
+    assert "no case 'free-expresion'" in result.stderr
+    assert "did you mean 'free-expression'?" in result.stderr
+
+
+def test_unknown_format_is_a_usage_error(workspace, run):
+    result = run("build", "--format", "docx", "-C", workspace())
+    assert result.exit_code == 2
+    assert "--format 'docx' is not one of: md, html, pdf" in result.stderr
+
+
+def test_address_too_long_for_the_window_names_the_recipient_line(workspace, run):
+    long_address = RECIPIENTS.replace(
+        "      - London SW1Y 4JH\n",
+        "      - London SW1Y 4JH\n      - Floor 3\n      - Wing B\n      - United Kingdom\n",
+    )
+    root = workspace(**{"recipients.yaml": long_address})
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "recipients.yaml:7:" in result.stderr
+    assert "the address has 8 lines" in result.stderr
+
+
+def test_wide_address_line_names_its_line(workspace, run):
+    wide = RECIPIENTS.replace("London SW1Y 4JH", "London SW1Y 4JH, " + "very " * 10 + "far")
+    result = run("check", "-C", workspace(**{"recipients.yaml": wide}))
+    assert result.exit_code == 2
+    assert "recipients.yaml:9:" in result.stderr
+    assert "wider than the envelope window" in result.stderr

@@ -1,0 +1,175 @@
+"""Every command as a user runs it: output files, messages and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import CASE, RECIPIENTS, files_under
+
+
+def test_init_copies_the_sample_and_refuses_to_overwrite(tmp_path, run):
+    result = run("init", tmp_path / "camp")
+    assert result.exit_code == 0, result.output
+    assert {"recipients.yaml", "cases/cybersecurity-law-2018.yaml", "cases/cyber-dissidents-2003.yaml",
+            "templates/company-letter.md.j2", "templates/government-demands.md.j2"} <= files_under(tmp_path / "camp")
+    again = run("init", tmp_path / "camp")
+    assert again.exit_code == 2
+    assert "already exists" in again.stderr and "--force" in again.stderr
+
+
+def test_check_ok_counts_what_it_rendered(sample, run):
+    result = run("check", "-C", sample)
+    assert result.exit_code == 0, result.stderr
+    assert "OK:" in result.stdout and "letters render" in result.stdout
+
+
+def test_project_option_before_the_command(sample, run):
+    assert run("-C", sample, "check").exit_code == 0
+
+
+def test_list_shows_cases_templates_and_who_gets_what(workspace, run):
+    result = run("list", "-C", workspace())
+    assert result.exit_code == 0, result.stderr
+    for text in ("free-expression", "Free expression online", "appeal.md.j2", "ada", "Nguyễn Thị Hoa", "a4"):
+        assert text in result.stdout
+
+
+def test_build_writes_one_markdown_letter_per_recipient_and_a_manifest(workspace, run):
+    root = workspace()
+    result = run("build", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    assert files_under(root / "out") == {
+        "free-expression/appeal/ada.md",
+        "free-expression/appeal/hoa.md",
+        "free-expression/manifest.json",
+    }
+    manifest = json.loads((root / "out/free-expression/manifest.json").read_text())
+    entry = manifest["letters"]["appeal/ada"]["outputs"]["md"]
+    assert entry["file"] == "appeal/ada.md"
+    assert set(entry["inputs"]) >= {"data", "template", "options", "tool"}
+    assert len(entry["sha256"]) == 64
+    assert "Built 2, unchanged 0, failed 0" in result.stdout
+
+
+def test_rebuild_skips_unchanged_and_rewrites_only_what_changed(workspace, run):
+    root = workspace(**{"templates/other.md.j2": "Other {{ recipient.name }}\n\nBye,\n"})
+    case = CASE + "  - template: other\n    to: [ada]\n"
+    (root / "cases/free-expression.yaml").write_text(case, "utf-8")
+    assert run("build", "-C", root).exit_code == 0
+    again = run("build", "-C", root)
+    assert "Built 0, unchanged 3" in again.stdout
+
+    (root / "recipients.yaml").write_text(RECIPIENTS.replace("Bộ Tư pháp", "Bộ Công an"), "utf-8")
+    dry = run("build", "--dry-run", "-C", root)
+    assert "out/free-expression/appeal/hoa.md: changed (data changed)" in dry.stdout
+    assert "1 would be written, 2 unchanged" in dry.stdout
+    result = run("build", "-C", root)
+    assert "Built 1, unchanged 2" in result.stdout
+    assert "Bộ Công an" in (root / "out/free-expression/appeal/hoa.md").read_text()
+
+    (root / "templates/other.md.j2").write_text("Changed {{ recipient.name }}\n\nBye,\n", "utf-8")
+    dry = run("build", "--dry-run", "-C", root)
+    assert "out/free-expression/other/ada.md: changed (template changed)" in dry.stdout
+    assert "Built 1, unchanged 2" in run("build", "-C", root).stdout
+    assert "Built 3, unchanged 0" in run("build", "--force", "-C", root).stdout
+
+
+def test_dry_run_writes_nothing(workspace, run):
+    root = workspace()
+    result = run("build", "--dry-run", "-C", root)
+    assert result.exit_code == 0
+    assert "out/free-expression/appeal/ada.md: new (new)" in result.stdout
+    assert not (root / "out").exists()
+
+
+def test_removed_recipient_is_pruned_only_by_a_full_build(workspace, run):
+    root = workspace()
+    run("build", "-C", root)
+    only_ada = RECIPIENTS[: RECIPIENTS.index("  - id: hoa")]
+    (root / "recipients.yaml").write_text(only_ada, "utf-8")
+    assert run("build", "--to", "ada", "-C", root).exit_code == 0
+    assert (root / "out/free-expression/appeal/hoa.md").exists()
+    result = run("build", "-C", root)
+    assert "removed 1" in result.stdout
+    assert not (root / "out/free-expression/appeal/hoa.md").exists()
+    manifest = json.loads((root / "out/free-expression/manifest.json").read_text())
+    assert list(manifest["letters"]) == ["appeal/ada"]
+
+
+def test_to_selects_by_id_and_tag(workspace, run):
+    root = workspace()
+    run("build", "--to", "tag:gov", "-C", root)
+    assert files_under(root / "out") == {"free-expression/appeal/hoa.md", "free-expression/manifest.json"}
+    bad = run("build", "--to", "adaa", "-C", root)
+    assert bad.exit_code == 2
+    assert "--to adaa: no recipient has the id 'adaa' (did you mean 'ada'?)" in bad.stderr
+
+
+def test_out_option_is_honoured(workspace, run, tmp_path):
+    root = workspace()
+    assert run("build", "--out", tmp_path / "elsewhere", "-C", root).exit_code == 0
+    assert (tmp_path / "elsewhere/free-expression/appeal/ada.md").is_file()
+    assert not (root / "out").exists()
+
+
+def test_a_letter_that_fails_stops_the_build_unless_keep_going(workspace, run):
+    template = "{{ recipient.fields.company }}\n\nYours,\n"
+    recipients = RECIPIENTS.replace("tags: [tech]\n", "tags: [tech]\n    fields: {company: AE}\n", 1)
+    root = workspace(**{"templates/appeal.md.j2": template, "recipients.yaml": recipients})
+    result = run("build", "-C", root)
+    assert result.exit_code == 2
+    assert "free-expression/appeal/hoa" in result.stderr
+    assert "recipient.fields has no field 'company'" in result.stderr
+    assert not (root / "out").exists()
+
+    kept = run("build", "--keep-going", "-C", root)
+    assert kept.exit_code == 1
+    assert files_under(root / "out") == {"free-expression/appeal/ada.md", "free-expression/manifest.json"}
+    assert "skipped:" in kept.stderr and "appeal.md.j2:1" in kept.stderr
+
+
+def test_preview_plain_prints_the_markdown_letter(workspace, run):
+    root = workspace()
+    result = run("preview", "free-expression", "--to", "hoa", "--plain", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("**Open Net Watch**")
+    assert "Dear Nguyễn Thị Hoa," in result.stdout
+    assert not (root / "out").exists()
+
+
+def test_preview_errors(workspace, run):
+    root = workspace()
+    unknown = run("preview", "free-expression", "--to", "adda", "-C", root)
+    assert unknown.exit_code == 2 and "did you mean 'ada'?" in unknown.stderr
+    wrong = run("preview", "free-expression", "--to", "ada", "--template", "apeal", "-C", root)
+    assert wrong.exit_code == 2 and "did you mean 'appeal'?" in wrong.stderr
+
+
+def test_preview_does_not_import_weasyprint(workspace):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, datetime; from letters.preview import preview; "
+        f"preview(__import__('pathlib').Path({str(workspace())!r}), 'free-expression', 'ada', None, "
+        "datetime.date(2030, 1, 1)); print('weasyprint' in sys.modules)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "False"
+
+
+def test_exact_markdown_output(workspace, run):
+    root = workspace()
+    run("build", "-C", root)
+    assert (root / "out/free-expression/appeal/hoa.md").read_text("utf-8") == (
+        "**Open Net Watch**  \n1 Example Street  \nLondon\n\n"
+        "14 March 2026\n\n"
+        "Nguyễn Thị Hoa  \nBộ Tư pháp  \nSố 60 Trần Phú, Ba Đình  \nHà Nội\n\n"
+        "Our reference: REF/1\n\n"
+        "**Subject: About the Cybersecurity Law**\n\n"
+        "Dear Nguyễn Thị Hoa,\n\n"
+        "We write about the Cybersecurity Law. We ask you to release everyone held for peaceful "
+        "expression and repeal the law.\n\n"
+        "Yours sincerely,\n\n"
+        "Sam Sender  \nDirector  \nOpen Net Watch\n"
+    )
