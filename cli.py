@@ -197,6 +197,12 @@ def build(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="PDF worker processes (default: cores).")
     ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option(help="Stop at the first letter that fails to render as PDF.")
+    ] = False,
+    shard: Annotated[
+        str | None, typer.Option(help="Build only slice K of N (K/N) of the letters.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     project: Project = None,
 ) -> None:
@@ -214,6 +220,10 @@ def build(
     )
     if bad:
         raise _fail(bad, root)
+    try:
+        shard_slice = _parse_shard(shard) if shard else None
+    except LettersError as error:
+        raise _fail(error, root) from None
     options = BuildOptions(
         formats=chosen,
         out_dir=out_dir.resolve() if out_dir else None,
@@ -228,6 +238,8 @@ def build(
         print_file=print_file,
         duplex=duplex,
         jobs=jobs or default_jobs(),
+        fail_fast=fail_fast,
+        shard=shard_slice,
     )
     started = time.monotonic()
     with BuildProgress(out, quiet=quiet or dry_run) as progress:
@@ -238,7 +250,10 @@ def build(
             raise _fail(error, root) from None
         except KeyboardInterrupt:
             progress.stop()
-            err.print(f"Interrupted after {progress.done} outputs; the next build does the rest.")
+            err.print(
+                f"Interrupted after {progress.done} letters; finished letters are saved and "
+                "the next build does only the rest."
+            )
             raise typer.Exit(130) from None
     _print_report(report, root, dry_run, quiet, time.monotonic() - started)
     raise typer.Exit(report.exit_code)
@@ -253,6 +268,7 @@ class BuildProgress:
         self.done = 0
         self.bar = None
         self.task = None
+        self.started = time.monotonic()
 
     def __enter__(self) -> BuildProgress:
         return self
@@ -265,35 +281,47 @@ class BuildProgress:
             self.bar.stop()
             self.bar = None
 
-    def update(self, result) -> None:  # noqa: ANN001 - an OutputResult
+    def update(self, result, total: int) -> None:  # noqa: ANN001 - an OutputResult
         self.done += 1
-        if self.quiet or result.status == "unchanged":
+        if self.quiet:
             return
         if not self.console.is_terminal:
-            self.console.print(f"{result.status}: {result.path}")
+            if result.status != "unchanged":
+                self.console.print(f"[{self.done}/{total}] {result.status}: {result.path}")
             return
         if self.bar is None:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
-                TaskProgressColumn,
                 TextColumn,
+                TimeElapsedColumn,
                 TimeRemainingColumn,
             )
 
             self.bar = Progress(
-                TextColumn("[progress.description]{task.description}"),
+                TextColumn("Writing letters"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TaskProgressColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
                 TimeRemainingColumn(),
                 console=self.console,
                 transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task("Writing letters", total=None)
-        self.bar.update(self.task, completed=self.done)
+            self.task = self.bar.add_task("build", total=total, rate="")
+            self.started = time.monotonic()
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        self.bar.update(self.task, completed=self.done, rate=f"{self.done / elapsed:.1f}/s")
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+        return int(index), int(count)
+    raise LettersError(f"--shard {text!r} is not K/N", hint="e.g. --shard 2/4 for the second of four")
 
 
 def _bad_choice(values: list[str] | tuple[str, ...], allowed: tuple[str, ...], option: str):
@@ -309,7 +337,7 @@ def _print_report(report, root: Path, dry_run: bool, quiet: bool, seconds: float
     assert isinstance(report, BuildReport)
     if dry_run:
         for output in report.outputs:
-            label = output.status if output.status == "unchanged" else f"{output.status} ({output.reason})"
+            label = output.status if output.status in ("unchanged", "new") else f"{output.status} ({output.reason})"
             out.print(f"{_relative(output.path, root)}: {label}")
         would = len(report.outputs) - report.count("unchanged")
         out.print(f"{would} would be written, {report.count('unchanged')} unchanged.")
@@ -332,6 +360,8 @@ def _print_report(report, root: Path, dry_run: bool, quiet: bool, seconds: float
     )
     if report.removed:
         summary += f", removed {len(report.removed)}"
+    if report.stopped_early:
+        summary += " (stopped at the first failure: --fail-fast)"
     out.print(f"{summary} in {seconds:.1f}s → {_relative(report.out_dir, root)}")
 
 
@@ -367,6 +397,33 @@ def preview(
     from rich.panel import Panel
 
     out.print(Panel(Markdown(text), width=min(out.width, 88)))
+
+
+@app.command("merge-print")
+def merge_print(
+    cases: Annotated[list[str] | None, typer.Argument(help="Cases (default: all).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    duplex: Annotated[bool, typer.Option(help="Pad letters to an even page count.")] = False,
+    paper: Annotated[str | None, typer.Option(help="Paper default, as for build.")] = None,
+    project: Project = None,
+) -> None:
+    """Join the PDFs of a sharded build (gathered in one out/) into print.pdf."""
+    from letters.build import BuildOptions
+    from letters.build import merge_print as run_merge
+
+    root = _root(project)
+    options = BuildOptions(
+        out_dir=out_dir.resolve() if out_dir else None,
+        cases=tuple(cases or ()),
+        paper=paper,
+        duplex=duplex,
+    )
+    try:
+        written = run_merge(root, options)
+    except LettersError as error:
+        raise _fail(error, root) from None
+    for path in written:
+        out.print(f"Print file: {_relative(path, root)}")
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,7 @@ from letters.workspace import TEMPLATE_SUFFIX, Workspace, load_workspace
 
 FORMATS = ("md", "html", "pdf")
 MANIFEST = "manifest.json"
+FAILURES = "failures.json"
 ASSETS_DIR = Path(__file__).parent / "assets"
 LANGUAGES_DIR = Path(__file__).parent / "languages"
 
@@ -48,6 +50,8 @@ class BuildOptions:
     print_file: bool = False
     duplex: bool = False
     jobs: int = 1
+    fail_fast: bool = False
+    shard: tuple[int, int] | None = None  # (K, N): build the K-th of N slices
 
 
 @dataclass
@@ -59,6 +63,16 @@ class OutputResult:
     reason: str = ""
     error: LettersError | None = None
     warnings: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pending:
+    job: Job
+    letter: Letter
+    format: str
+    path: Path
+    inputs: dict[str, str]
 
 
 @dataclass
@@ -69,6 +83,8 @@ class BuildReport:
     render_errors: list[LettersError] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     print_files: list[Path] = field(default_factory=list)
+    total: int = 0
+    stopped_early: bool = False
 
     def count(self, status: str) -> int:
         return sum(1 for output in self.outputs if output.status == status)
@@ -82,7 +98,7 @@ class BuildReport:
         return 1 if self.failed or self.render_errors else 0
 
 
-Progress = Callable[[OutputResult], None]
+Progress = Callable[[OutputResult, int], None]  # (an output done, outputs in this build)
 
 
 def output_path(out_dir: Path, job: Job, fmt: str) -> Path:
@@ -100,6 +116,8 @@ def prepare(
     jobs, errors = plan(workspace, list(options.cases), list(options.to), options.paper)
     if errors:
         raise LettersErrors(errors)
+    if options.shard:
+        jobs = [job for job in jobs if in_shard(job, options.shard)]
     renderer = Renderer(workspace)
     letters: list[tuple[Job, Letter]] = []
     render_errors: list[LettersError] = []
@@ -127,58 +145,133 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     for fmt in options.formats:
         if fmt not in FORMATS:
             raise LettersError(f"unknown format {fmt!r}", hint="use md, html or pdf")
+    if options.shard and options.print_file:
+        raise LettersError(
+            "--print needs every letter; a shard has only its slice",
+            hint="build the shards, gather their out/ folders, then run `letters merge-print`",
+        )
     workspace, jobs, letters, render_errors = prepare(root, options)
     out_dir = (options.out_dir or workspace.root / "out").resolve()
     report = BuildReport(out_dir=out_dir, planned=jobs, render_errors=render_errors)
     if render_errors and not options.keep_going:
         raise LettersErrors(render_errors)
     hasher = InputHasher(workspace, options)
-    manifests = {case_id: Manifest.read(out_dir / case_id) for case_id in _case_ids(jobs)}
-    pending: list[tuple[Job, Letter, str, Path, dict[str, str]]] = []
+    manifest_name = shard_manifest_name(options.shard) if options.shard else MANIFEST
+    manifests = {
+        case_id: Manifest.read(out_dir / case_id, manifest_name) for case_id in _case_ids(jobs)
+    }
+    pending: list[Pending] = []
     for job, letter in letters:
         for fmt in options.formats:
             path = output_path(out_dir, job, fmt)
             inputs = hasher.inputs(job, letter, fmt)
             reason = manifests[job.case_id].change(job, fmt, inputs, path)
             if reason == "unchanged" and not options.force:
-                _report(report, OutputResult(job, fmt, path, "unchanged"), progress)
+                report.outputs.append(OutputResult(job, fmt, path, "unchanged"))
             elif options.dry_run:
-                status = "new" if reason == "new" else "changed"
+                status = "new" if reason == "new" else "rebuild"
                 why = "forced" if reason == "unchanged" else reason
-                _report(report, OutputResult(job, fmt, path, status, why), progress)
+                report.outputs.append(OutputResult(job, fmt, path, status, why))
             else:
-                pending.append((job, letter, fmt, path, inputs))
+                pending.append(Pending(job, letter, fmt, path, inputs))
+    report.total = len(report.outputs) + len(pending)
     if options.dry_run:
         return report
+    if progress is not None:
+        for result in report.outputs:
+            progress(result, report.total)
     try:
-        for result, inputs in _produce(workspace, pending, options):
+        for result in _produce(workspace, pending, options):
             if result.status == "built":
-                manifests[result.job.case_id].record(result.job, result.format, inputs, result.path)
-            _report(report, result, progress)
+                manifests[result.job.case_id].record(
+                    result.job, result.format, result.inputs, result.path
+                )
+            report.outputs.append(result)
+            if progress is not None:
+                progress(result, report.total)
+            if result.status == "failed" and options.fail_fast:
+                report.stopped_early = True
+                break
     finally:
         for manifest in manifests.values():
             manifest.save()
-    full_build = not options.to
-    if full_build:
+    for case_id in manifests:
+        write_failures(out_dir / case_id, [r for r in report.failed if r.job.case_id == case_id])
+    if not options.to and not options.shard and not report.stopped_early:
+        # Only a full build knows every letter that should exist; a partial one would
+        # delete the letters it did not select.
         for case_id, manifest in manifests.items():
-            report.removed.extend(manifest.prune({job.key for job in jobs if job.case_id == case_id}))
+            keep = {job.key for job in jobs if job.case_id == case_id}
+            report.removed.extend(manifest.prune(keep))
             manifest.save()
-    if options.print_file and "pdf" in options.formats:
-        from letters.printing import write_print_files
-
-        for case_id in _case_ids(jobs):
-            case_jobs = [job for job in jobs if job.case_id == case_id]
-            files = [(job.paper, output_path(out_dir, job, "pdf")) for job in case_jobs]
-            report.print_files.extend(
-                write_print_files(out_dir / case_id, [f for f in files if f[1].is_file()], options.duplex)
-            )
+    if options.print_file and "pdf" in options.formats and not report.failed:
+        report.print_files.extend(write_case_print_files(out_dir, jobs, options.duplex))
     return report
 
 
-def _report(report: BuildReport, result: OutputResult, progress: Progress | None) -> None:
-    report.outputs.append(result)
-    if progress is not None:
-        progress(result)
+def write_case_print_files(out_dir: Path, jobs: list[Job], duplex: bool) -> list[Path]:
+    """print.pdf for each case, in plan order (template order in the case, then recipients)."""
+    from letters.printing import write_print_files
+
+    written: list[Path] = []
+    for case_id in _case_ids(jobs):
+        files = [
+            (job.paper, output_path(out_dir, job, "pdf")) for job in jobs if job.case_id == case_id
+        ]
+        missing = [path for _, path in files if not path.is_file()]
+        if missing:
+            raise LettersError(
+                f"{len(missing)} letter(s) of case {case_id!r} have no PDF yet, e.g. "
+                f"{missing[0].relative_to(out_dir)}",
+                out_dir / case_id,
+                hint="build every shard (or run `letters build --format pdf`) first",
+            )
+        written.extend(write_print_files(out_dir / case_id, files, duplex))
+    return written
+
+
+def merge_print(root: Path, options: BuildOptions) -> list[Path]:
+    """Join the PDFs of a sharded build into print files, in unsharded order."""
+    workspace, errors = load_workspace(root)
+    if errors:
+        raise LettersErrors(errors)
+    jobs, errors = plan(workspace, list(options.cases), [], options.paper)
+    if errors:
+        raise LettersErrors(errors)
+    out_dir = (options.out_dir or workspace.root / "out").resolve()
+    return write_case_print_files(out_dir, jobs, options.duplex)
+
+
+def write_failures(case_dir: Path, failed: list[OutputResult]) -> None:
+    path = case_dir / FAILURES
+    if not failed:
+        path.unlink(missing_ok=True)
+        return
+    entries = [
+        {
+            "case": result.job.case_id,
+            "template": result.job.template_name,
+            "recipient": result.job.recipient_id,
+            "format": result.format,
+            "error": result.error.message if result.error else "",
+            "file": str(result.error.file) if result.error and result.error.file else "",
+            "line": result.error.line if result.error else 0,
+        }
+        for result in failed
+    ]
+    text = json.dumps({"failures": entries}, indent=2, ensure_ascii=False) + "\n"
+    write_atomic(path, text.encode("utf-8"))
+
+
+def in_shard(job: Job, shard: tuple[int, int]) -> bool:
+    """A stable 1/N slice: the same letter always lands in the same shard."""
+    index, count = shard
+    digest = hashlib.sha256(f"{job.case_id}/{job.key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
+
+
+def shard_manifest_name(shard: tuple[int, int]) -> str:
+    return f"manifest.{shard[0]}-of-{shard[1]}.json"
 
 
 def _case_ids(jobs: Iterable[Job]) -> list[str]:
@@ -186,37 +279,33 @@ def _case_ids(jobs: Iterable[Job]) -> list[str]:
 
 
 def _produce(
-    workspace: Workspace,
-    pending: list[tuple[Job, Letter, str, Path, dict[str, str]]],
-    options: BuildOptions,
-) -> Iterable[tuple[OutputResult, dict[str, str]]]:
+    workspace: Workspace, pending: list[Pending], options: BuildOptions
+) -> Iterator[OutputResult]:
     """Write every pending output; PDFs go through the PDF stage (possibly in parallel)."""
-    pdfs = [item for item in pending if item[2] == "pdf"]
-    for job, letter, fmt, path, inputs in pending:
-        if fmt == "pdf":
+    for item in pending:
+        if item.format == "pdf":
             continue
-        if fmt == "md":
-            data = letter_markdown(letter).encode("utf-8")
+        if item.format == "md":
+            data = letter_markdown(item.letter).encode("utf-8")
         else:
             from letters.html import letter_page
 
-            data = letter_page(letter, workspace.root).encode("utf-8")
-        write_atomic(path, data)
-        yield OutputResult(job, fmt, path, "built"), inputs
-    if pdfs:
-        from letters.pdf_batch import render_pdfs
+            data = letter_page(item.letter, workspace.root).encode("utf-8")
+        write_atomic(item.path, data)
+        yield OutputResult(item.job, item.format, item.path, "built", inputs=item.inputs)
+    pdfs = {item.path: item for item in pending if item.format == "pdf"}
+    if not pdfs:
+        return
+    from letters.pdf_batch import render_pdfs
 
-        inputs_by_path = {path: inputs for _, _, _, path, inputs in pdfs}
-        for job, path, error, warnings in render_pdfs(
-            workspace.root,
-            [(job, letter, path) for job, letter, _, path, _ in pdfs],
-            options.pdf_variant,
-            options.jobs,
-        ):
-            status = "failed" if error else "built"
-            yield OutputResult(job, "pdf", path, status, error=error, warnings=warnings), (
-                inputs_by_path[path]
-            )
+    work = [(item.job, item.letter, item.path) for item in pdfs.values()]
+    for job, path, error, warnings in render_pdfs(
+        workspace.root, work, options.pdf_variant, options.jobs
+    ):
+        status = "failed" if error else "built"
+        yield OutputResult(
+            job, "pdf", path, status, error=error, warnings=warnings, inputs=pdfs[path].inputs
+        )
 
 
 def _digest(*parts: Any) -> str:
@@ -301,20 +390,24 @@ class InputHasher:
 class Manifest:
     """out/<case>/manifest.json: per output, the hashes of its inputs and of its bytes."""
 
-    def __init__(self, folder: Path, entries: dict[str, Any]) -> None:
+    SAVE_EVERY = 2.0  # seconds: a killed build loses at most this much bookkeeping
+
+    def __init__(self, folder: Path, entries: dict[str, Any], name: str = MANIFEST) -> None:
         self.folder = folder
         self.entries = entries
+        self.name = name
         self.dirty = False
+        self.saved_at = time.monotonic()
 
     @classmethod
-    def read(cls, folder: Path) -> Manifest:
-        path = folder / MANIFEST
+    def read(cls, folder: Path, name: str = MANIFEST) -> Manifest:
+        path = folder / name
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             entries = data.get("letters", {}) if isinstance(data, dict) else {}
         except (OSError, ValueError):
             entries = {}
-        return cls(folder, entries if isinstance(entries, dict) else {})
+        return cls(folder, entries if isinstance(entries, dict) else {}, name)
 
     def change(self, job: Job, fmt: str, inputs: dict[str, str], path: Path) -> str:
         """Why this output must be (re)built: new, data/template/... changed, or unchanged."""
@@ -341,6 +434,8 @@ class Manifest:
             "inputs": inputs,
         }
         self.dirty = True
+        if time.monotonic() - self.saved_at > self.SAVE_EVERY:
+            self.save()
 
     def prune(self, keep: set[str]) -> list[Path]:
         """Forget letters no longer planned (recipient removed) and delete their files."""
@@ -360,5 +455,6 @@ class Manifest:
             return
         data = {"format_version": 1, "tool_version": __version__, "letters": self.entries}
         text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-        write_atomic(self.folder / MANIFEST, text.encode("utf-8"))
+        write_atomic(self.folder / self.name, text.encode("utf-8"))
         self.dirty = False
+        self.saved_at = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -22,10 +23,13 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _init_worker(root: Path, pdf_variant: str | None) -> None:
+def _init_worker(root: Path, pdf_variant: str | None, in_pool: bool = False) -> None:
     global _worker_renderer
     from letters.pdf import PdfRenderer
 
+    if in_pool:
+        # Ctrl-C reaches the whole process group; the parent alone decides how to stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_renderer = PdfRenderer(root, pdf_variant=pdf_variant)
 
 
@@ -60,7 +64,7 @@ def render_pdfs(
             yield job, path, error, warnings
         return
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(root, pdf_variant)
+        max_workers=jobs, initializer=_init_worker, initargs=(root, pdf_variant, True)
     ) as pool:
         waiting: dict[Future[tuple[LettersError | None, list[str]]], PdfItem] = {}
         queue = iter(items)
