@@ -169,7 +169,9 @@ def list_(project: Project = None) -> None:
 
 @app.command()
 def build(
-    cases: Annotated[list[str] | None, typer.Argument(help="Cases to build (default: all).")] = None,
+    cases: Annotated[
+        list[str] | None, typer.Argument(help="Cases to build (default: all).")
+    ] = None,
     to: Annotated[
         list[str] | None, typer.Option("--to", help="Only these recipients: ID, tag:TAG or all.")
     ] = None,
@@ -281,7 +283,7 @@ class BuildProgress:
             self.bar.stop()
             self.bar = None
 
-    def update(self, result, total: int) -> None:  # noqa: ANN001 - an OutputResult
+    def update(self, result, total: int) -> None:
         self.done += 1
         if self.quiet:
             return
@@ -321,7 +323,9 @@ def _parse_shard(text: str) -> tuple[int, int]:
     index, _, count = text.partition("/")
     if index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
         return int(index), int(count)
-    raise LettersError(f"--shard {text!r} is not K/N", hint="e.g. --shard 2/4 for the second of four")
+    raise LettersError(
+        f"--shard {text!r} is not K/N", hint="e.g. --shard 2/4 for the second of four"
+    )
 
 
 def _bad_choice(values: list[str] | tuple[str, ...], allowed: tuple[str, ...], option: str):
@@ -331,13 +335,17 @@ def _bad_choice(values: list[str] | tuple[str, ...], allowed: tuple[str, ...], o
     return None
 
 
-def _print_report(report, root: Path, dry_run: bool, quiet: bool, seconds: float) -> None:  # noqa: ANN001
+def _print_report(report, root: Path, dry_run: bool, quiet: bool, seconds: float) -> None:
     from letters.build import BuildReport
 
     assert isinstance(report, BuildReport)
     if dry_run:
         for output in report.outputs:
-            label = output.status if output.status in ("unchanged", "new") else f"{output.status} ({output.reason})"
+            label = (
+                output.status
+                if output.status in ("unchanged", "new")
+                else f"{output.status} ({output.reason})"
+            )
             out.print(f"{_relative(output.path, root)}: {label}")
         would = len(report.outputs) - report.count("unchanged")
         out.print(f"{would} would be written, {report.count('unchanged')} unchanged.")
@@ -429,7 +437,7 @@ def merge_print(
 def main() -> None:
     try:
         app()
-    except Exception as exc:  # noqa: BLE001 - last line of defence: never a raw traceback
+    except Exception as exc:
         if os.environ.get("LETTERS_DEBUG"):
             raise
         err.print(

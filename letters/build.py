@@ -362,7 +362,7 @@ class InputHasher:
             try:
                 referenced = meta.find_referenced_templates(env.parse(source))
                 queue.extend(ref for ref in referenced if ref)
-            except Exception:  # noqa: BLE001 - rendering already reported any syntax error
+            except Exception:
                 pass
         return _digest(digests)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +29,8 @@ class LettersError(Exception):
             return ""
         path = Path(self.file)
         if root is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 path = path.resolve().relative_to(root.resolve())
-            except ValueError:
-                pass
         text = str(path)
         if self.line:
             text += f":{self.line}"

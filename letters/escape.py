@@ -31,10 +31,8 @@ def escape_markdown(value: Any) -> MarkdownText:
     match = _LEADING_MARKER.match(text)
     if match:
         marker = match.group(1)
-        if marker.isdigit():
-            text = marker + "\\" + text[len(marker) :]
-        else:
-            text = "\\" + text
+        # Digits stay and the dot after them is escaped; other markers get a backslash.
+        text = marker + "\\" + text[len(marker) :] if marker.isdigit() else "\\" + text
     return MarkdownText(text)
 
 

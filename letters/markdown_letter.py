@@ -10,7 +10,8 @@ def letter_markdown(letter: Letter) -> str:
     """Letterhead, date, address, reference, subject, body, closing, signature block."""
     head, *rest = letter.sender_lines or ("",)
     letterhead = "\n".join(
-        part for part in (f"**{escape_markdown(head)}**" if head else "", hard_break_lines(rest))
+        part
+        for part in (f"**{escape_markdown(head)}**" if head else "", hard_break_lines(rest))
         if part
     )
     if head and rest:

@@ -42,7 +42,7 @@ def _render_one(root: Path, letter: Letter, path: Path) -> tuple[LettersError | 
         output = _worker_renderer.render(letter_page(letter, root), letter)
     except LettersError as error:
         return error, []
-    except Exception as exc:  # noqa: BLE001 - one letter failing must not stop the others
+    except Exception as exc:
         return LettersError(
             f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}: PDF rendering "
             f"failed: {type(exc).__name__}: {exc}",

@@ -1,4 +1,4 @@
-"""Which letters a build makes: cases × templates × recipients, in print order."""
+"""Which letters a build makes: cases, templates and recipients, in print order."""
 
 from __future__ import annotations
 

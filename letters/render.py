@@ -18,6 +18,7 @@ from letters.errors import LettersError
 from letters.escape import MarkdownText, escape_markdown, hard_break_lines, trusted_markdown
 from letters.language import LanguagePack, language_pack
 from letters.letter import Letter, SenderBlock
+from letters.limits import LimitExceeded, Limits, guarded
 from letters.schema import Case, Recipient, Sender
 from letters.workspace import CaseFile, TemplateFile, Workspace, split_front_matter, suggest
 
@@ -58,18 +59,57 @@ class LettersUndefined(StrictUndefined):
             message = f"{owner.label} has no field {name!r}"
             return f"{message} ({hint})" if hint else message
         if owner is jinja2.utils.missing:
-            return f"{name!r} is undefined (the letter knows recipient, case, sender, date, subject)"
+            return (
+                f"{name!r} is undefined (the letter knows recipient, case, sender, date, subject)"
+            )
         return super()._undefined_message
 
 
 class _BodyLoader(FileSystemLoader):
-    """Loads templates with their front matter blanked out, keeping line numbers."""
+    """Loads templates with their front matter blanked out, keeping line numbers.
+
+    Only files really inside templates/ load: a symlink that leads elsewhere is refused.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = folder.resolve()
 
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str | None, Callable[[], bool] | None]:
         source, filename, uptodate = super().get_source(environment, template)
+        if filename and self.folder not in Path(filename).resolve().parents:
+            raise jinja2.TemplateNotFound(template)
         return split_front_matter(source)[1], filename, uptodate
+
+
+def _repeats_too_much(left: Any, right: Any, limit: int) -> bool:
+    for sequence, count in ((left, right), (right, left)):
+        if isinstance(sequence, str | list | tuple) and isinstance(count, int):
+            return len(sequence) * count > limit
+    return False
+
+
+def _power_too_large(base: Any, exponent: Any, limit_bits: int) -> bool:
+    if not (isinstance(base, int) and isinstance(exponent, int)):
+        return False
+    return abs(base) > 1 and exponent > 0 and abs(base).bit_length() * exponent > limit_bits
+
+
+class _GuardedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus a refusal to build huge values with * and **."""
+
+    intercepted_binops = frozenset({"*", "**"})
+    MAX_ITEMS = 1_000_000
+    MAX_POWER_BITS = 10_000
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*" and _repeats_too_much(left, right, self.MAX_ITEMS):
+            raise SecurityError("the result of * would be too large")
+        if operator == "**" and _power_too_large(left, right, self.MAX_POWER_BITS):
+            raise SecurityError("the result of ** would be too large")
+        return super().call_binop(context, operator, left, right)
 
 
 def _language(context: Context) -> LanguagePack:
@@ -108,8 +148,8 @@ def recipient_lines(recipient: Any) -> tuple[str, ...]:
 
 
 def _environment(finalize: Callable[[Any], Any], templates_dir: Path) -> jinja2.Environment:
-    env = ImmutableSandboxedEnvironment(
-        loader=_BodyLoader(str(templates_dir)),
+    env = _GuardedSandbox(
+        loader=_BodyLoader(templates_dir),
         undefined=LettersUndefined,
         finalize=finalize,
         autoescape=False,
@@ -133,8 +173,9 @@ def _plain_text(value: Any) -> Any:
 class Renderer:
     """Renders letters of one workspace; reuse it for many letters (templates are cached)."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, limits: Limits | None = None) -> None:
         self.workspace = workspace
+        self.limits = limits or Limits.from_env()
         self.markdown_env = _environment(escape_markdown, workspace.templates_dir)
         self.text_env = _environment(_plain_text, workspace.templates_dir)
         self.text_env.filters["markdown"] = lambda value: value
@@ -153,8 +194,12 @@ class Renderer:
         pack = language_pack(template.language)
         date = case.date or today
         context = self._context(case_file, recipient, pack, date, paper)
-        context["subject"] = self._subject(template, context, case)
-        body = self._body(template, context)
+        try:
+            with guarded(self.limits, "rendering the template"):
+                context["subject"] = self._subject(template, context, case)
+                body = self._body(template, context)
+        except LimitExceeded as exc:
+            raise LettersError(str(exc), template.path, hint=exc.hint) from None
         body_markdown, closing_markdown = split_closing(body)
         sender = case.sender
         return Letter(
@@ -213,15 +258,26 @@ class Renderer:
             compiled = self.text_env.from_string(template.subject)
             text = compiled.render(context)
         except Exception as exc:
-            raise template_error(exc, template.path, template.subject_line, "subject") from None
+            raise template_error(
+                exc, template.path, template.subject_line, "subject", self.limits
+            ) from None
         return " ".join(text.split())
 
     def _body(self, template: TemplateFile, context: dict[str, Any]) -> str:
+        cap = self.limits.letter_kb * 1024
         try:
             compiled = self.markdown_env.get_template(template.path.name)
-            return compiled.render(context)
+            parts: list[str] = []
+            size = 0
+            # Stream the output so a runaway loop stops at the cap instead of filling memory.
+            for part in compiled.generate(context):
+                size += len(part)
+                if size > cap:
+                    raise self.limits.too_long()
+                parts.append(part)
+            return "".join(parts)
         except Exception as exc:
-            raise template_error(exc, template.path, 0, "template") from None
+            raise template_error(exc, template.path, 0, "template", self.limits) from None
 
 
 def split_closing(body: str) -> tuple[str, str]:
@@ -261,7 +317,9 @@ def _template_line(exc: BaseException, filename: Path) -> int:
     return 0
 
 
-def template_error(exc: BaseException, path: Path, line: int, part: str) -> LettersError:
+def template_error(
+    exc: BaseException, path: Path, line: int, part: str, limits: Limits | None = None
+) -> LettersError:
     """Turn anything a template raised into a LettersError at the template's line."""
     if isinstance(exc, LettersError):
         return exc
@@ -300,8 +358,18 @@ def template_error(exc: BaseException, path: Path, line: int, part: str) -> Lett
             line,
             hint="includes and imports must name a file inside the workspace's templates/",
         )
-    if isinstance(exc, RecursionError | MemoryError):
-        return LettersError(f"the {part} ran out of resources", file, line)
+    if isinstance(exc, LimitExceeded):
+        return LettersError(f"{part}: {exc}", file, line, hint=exc.hint)
+    if isinstance(exc, MemoryError):
+        exceeded = (limits or Limits.from_env()).too_big(f"the {part}")
+        return LettersError(str(exceeded), file, line, hint=exceeded.hint)
+    if isinstance(exc, RecursionError):
+        return LettersError(
+            f"the {part} ran out of resources ({type(exc).__name__})",
+            file,
+            line,
+            hint="look for a macro that calls itself or an expression that builds a huge value",
+        )
     return LettersError(
         f"error while rendering the {part}: {type(exc).__name__}: {exc}",
         file,

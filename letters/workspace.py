@@ -112,7 +112,8 @@ def load_workspace(root: Path) -> tuple[Workspace, list[LettersError]]:
         raise LettersError(
             "this folder is not a letters workspace (no recipients.yaml, no cases/)",
             root,
-            hint="run this in a campaign folder, pass -C DIR, or create one with `letters init DIR`",
+            hint="run this in a campaign folder, pass -C DIR, "
+            "or create one with `letters init DIR`",
         )
     _load_recipients(workspace, errors)
     _load_templates(workspace, errors)
@@ -229,7 +230,9 @@ def _load_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
     entries = located.data.get("recipients")
     if not isinstance(entries, list):
         errors.append(
-            located.error(("recipients",), "`recipients:` must be a list", "start each with `- id:`")
+            located.error(
+                ("recipients",), "`recipients:` must be a list", "start each with `- id:`"
+            )
         )
         return
     seen: dict[str, int] = {}
@@ -280,9 +283,42 @@ def _load_cases(workspace: Workspace, errors: list[LettersError]) -> None:
             continue
         case = _validated(Case, located, errors)
         if case is not None:
+            errors.extend(_check_images(workspace.root, case, located))
             workspace.cases[path.stem] = CaseFile(path.stem, case, located)
     if not workspace.cases and not errors:
         errors.append(LettersError("no cases found", folder, hint="add cases/<case-id>.yaml"))
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether `path`, after following every link, is within `root`."""
+    resolved = path.resolve()
+    return resolved == root.resolve() or root.resolve() in resolved.parents
+
+
+def _check_images(root: Path, case: Case, located: Located) -> list[LettersError]:
+    problems = []
+    for key in ("logo", "signature"):
+        value = getattr(case.sender, key)
+        if not value:
+            continue
+        path = root / value
+        if not inside(root, path):
+            problems.append(
+                located.error(
+                    ("sender", key),
+                    f"sender {key} {value!r} is outside the workspace",
+                    "put the image inside the campaign folder and give its path relative to it",
+                )
+            )
+        elif not path.is_file():
+            problems.append(
+                located.error(
+                    ("sender", key),
+                    f"sender {key} {value!r} does not exist",
+                    "give the image's path relative to the campaign folder, e.g. images/logo.png",
+                )
+            )
+    return problems
 
 
 def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
@@ -304,6 +340,15 @@ def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
                     path,
                     hint="name templates NAME.md.j2 or NAME.LANG.md.j2 (lowercase, digits, "
                     "hyphens), e.g. company-letter.vi.md.j2; partials start with _",
+                )
+            )
+            continue
+        if folder.resolve() not in path.resolve().parents:
+            errors.append(
+                LettersError(
+                    "this template is a link to a file outside the workspace's templates/",
+                    path,
+                    hint="copy the file into templates/ instead of linking to it",
                 )
             )
             continue
@@ -348,7 +393,11 @@ def read_template(path: Path, name: str, variant: str) -> TemplateFile:
         try:
             located = parse_yaml(front, path)
         except LettersError as error:
-            raw = text.splitlines()[error.line - 1] if 0 < error.line <= len(text.splitlines()) else ""
+            raw = (
+                text.splitlines()[error.line - 1]
+                if 0 < error.line <= len(text.splitlines())
+                else ""
+            )
             if "{{" in raw or "{%" in raw:
                 error.hint = 'values containing {{ must be quoted: subject: "{{ case.title }}"'
             raise

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from letters.errors import LettersError
@@ -50,7 +50,9 @@ class Located:
             probe = probe[:-1]
         return self.value_lines.get((), (1, 1))
 
-    def error(self, path: Path_, message: str, hint: str = "", *, key: bool = False) -> LettersError:
+    def error(
+        self, path: Path_, message: str, hint: str = "", *, key: bool = False
+    ) -> LettersError:
         line, column = self.line_of(path, key=key)
         return LettersError(message, self.file, line, column, hint)
 

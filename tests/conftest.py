@@ -100,7 +100,7 @@ class Run:
     def __init__(self) -> None:
         self.runner = CliRunner()
 
-    def __call__(self, *args: str | Path, env: dict[str, str] | None = None):  # noqa: ANN204
+    def __call__(self, *args: str | Path, env: dict[str, str] | None = None):
         result = self.runner.invoke(app, [str(arg) for arg in args], env=env)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception

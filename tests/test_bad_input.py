@@ -14,7 +14,11 @@ CASES = [
         id="yaml-syntax",
     ),
     pytest.param(
-        {"recipients.yaml": RECIPIENTS.replace("organisation: Analytical", "orgnisation: Analytical")},
+        {
+            "recipients.yaml": RECIPIENTS.replace(
+                "organisation: Analytical", "orgnisation: Analytical"
+            )
+        },
         "recipients.yaml:6:5",
         "unknown key 'orgnisation'",
         id="unknown-key",
@@ -74,7 +78,11 @@ CASES = [
         id="jinja-syntax",
     ),
     pytest.param(
-        {"templates/appeal.md.j2": TEMPLATE.replace('"About the {{ case.facts.law }}"', "{{ case.title }}")},
+        {
+            "templates/appeal.md.j2": TEMPLATE.replace(
+                '"About the {{ case.facts.law }}"', "{{ case.title }}"
+            )
+        },
         "templates/appeal.md.j2:2",
         "values containing {{ must be quoted",
         id="unquoted-subject",
@@ -170,3 +178,40 @@ def test_wide_address_line_names_its_line(workspace, run):
     assert result.exit_code == 2
     assert "recipients.yaml:9:" in result.stderr
     assert "wider than the envelope window" in result.stderr
+
+
+def test_template_symlinked_outside_the_workspace_is_refused(workspace, run, tmp_path):
+    outside = tmp_path / "outside.md.j2"
+    outside.write_text("Secret\n\nBye,\n", "utf-8")
+    root = workspace()
+    (root / "templates/appeal.md.j2").unlink()
+    (root / "templates/appeal.md.j2").symlink_to(outside)
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert (
+        "templates/appeal.md.j2: error: this template is a link to a file outside" in result.stderr
+    )
+
+
+def test_include_through_a_symlink_outside_is_refused(workspace, run, tmp_path):
+    (tmp_path / "secret.txt").write_text("top secret", "utf-8")
+    root = workspace(**{"templates/appeal.md.j2": "{% include '_part.md.j2' %}\n\nBye,\n"})
+    (root / "templates/_part.md.j2").symlink_to(tmp_path / "secret.txt")
+    result = run("build", "-C", root)
+    assert result.exit_code == 2
+    assert "includes '_part.md.j2', which is not in templates/" in result.stderr
+    assert "top secret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("logo", "message"),
+    [("../outside.png", "is outside the workspace"), ("images/missing.png", "does not exist")],
+)
+def test_sender_images_must_be_files_in_the_workspace(workspace, run, logo, message):
+    case = CASE.replace("  name: Sam Sender\n", f"  name: Sam Sender\n  logo: {logo}\n")
+    root = workspace(**{"cases/free-expression.yaml": case})
+    (root.parent / "outside.png").write_bytes(b"\x89PNG")
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "cases/free-expression.yaml:6:" in result.stderr
+    assert message in result.stderr

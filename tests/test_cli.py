@@ -10,8 +10,13 @@ from tests.conftest import CASE, RECIPIENTS, files_under
 def test_init_copies_the_sample_and_refuses_to_overwrite(tmp_path, run):
     result = run("init", tmp_path / "camp")
     assert result.exit_code == 0, result.output
-    assert {"recipients.yaml", "cases/cybersecurity-law-2018.yaml", "cases/cyber-dissidents-2003.yaml",
-            "templates/company-letter.md.j2", "templates/government-demands.md.j2"} <= files_under(tmp_path / "camp")
+    assert {
+        "recipients.yaml",
+        "cases/cybersecurity-law-2018.yaml",
+        "cases/cyber-dissidents-2003.yaml",
+        "templates/company-letter.md.j2",
+        "templates/government-demands.md.j2",
+    } <= files_under(tmp_path / "camp")
     again = run("init", tmp_path / "camp")
     assert again.exit_code == 2
     assert "already exists" in again.stderr and "--force" in again.stderr
@@ -30,7 +35,14 @@ def test_project_option_before_the_command(sample, run):
 def test_list_shows_cases_templates_and_who_gets_what(workspace, run):
     result = run("list", "-C", workspace())
     assert result.exit_code == 0, result.stderr
-    for text in ("free-expression", "Free expression online", "appeal.md.j2", "ada", "Nguyễn Thị Hoa", "a4"):
+    for text in (
+        "free-expression",
+        "Free expression online",
+        "appeal.md.j2",
+        "ada",
+        "Nguyễn Thị Hoa",
+        "a4",
+    ):
         assert text in result.stdout
 
 
@@ -99,7 +111,10 @@ def test_removed_recipient_is_pruned_only_by_a_full_build(workspace, run):
 def test_to_selects_by_id_and_tag(workspace, run):
     root = workspace()
     run("build", "--to", "tag:gov", "-C", root)
-    assert files_under(root / "out") == {"free-expression/appeal/hoa.md", "free-expression/manifest.json"}
+    assert files_under(root / "out") == {
+        "free-expression/appeal/hoa.md",
+        "free-expression/manifest.json",
+    }
     bad = run("build", "--to", "adaa", "-C", root)
     assert bad.exit_code == 2
     assert "--to adaa: no recipient has the id 'adaa' (did you mean 'ada'?)" in bad.stderr
@@ -114,7 +129,9 @@ def test_out_option_is_honoured(workspace, run, tmp_path):
 
 def test_a_letter_that_fails_stops_the_build_unless_keep_going(workspace, run):
     template = "{{ recipient.fields.company }}\n\nYours,\n"
-    recipients = RECIPIENTS.replace("tags: [tech]\n", "tags: [tech]\n    fields: {company: AE}\n", 1)
+    recipients = RECIPIENTS.replace(
+        "tags: [tech]\n", "tags: [tech]\n    fields: {company: AE}\n", 1
+    )
     root = workspace(**{"templates/appeal.md.j2": template, "recipients.yaml": recipients})
     result = run("build", "-C", root)
     assert result.exit_code == 2
@@ -124,7 +141,10 @@ def test_a_letter_that_fails_stops_the_build_unless_keep_going(workspace, run):
 
     kept = run("build", "--keep-going", "-C", root)
     assert kept.exit_code == 1
-    assert files_under(root / "out") == {"free-expression/appeal/ada.md", "free-expression/manifest.json"}
+    assert files_under(root / "out") == {
+        "free-expression/appeal/ada.md",
+        "free-expression/manifest.json",
+    }
     assert "skipped:" in kept.stderr and "appeal.md.j2:1" in kept.stderr
 
 
@@ -149,12 +169,15 @@ def test_preview_does_not_import_weasyprint(workspace):
     import subprocess
     import sys
 
+    root = str(workspace())
     code = (
-        "import sys, datetime; from letters.preview import preview; "
-        f"preview(__import__('pathlib').Path({str(workspace())!r}), 'free-expression', 'ada', None, "
+        "import sys, datetime, pathlib; from letters.preview import preview; "
+        f"preview(pathlib.Path({root!r}), 'free-expression', 'ada', None, "
         "datetime.date(2030, 1, 1)); print('weasyprint' in sys.modules)"
     )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert output.stdout.strip() == "False"
 
 

@@ -47,7 +47,13 @@ def test_undated_case_uses_today_and_salutation_without_honorific(workspace):
 
 
 def test_recipient_salutation_wins(workspace):
-    root = workspace(**{"recipients.yaml": RECIPIENTS.replace("tags: [tech]\n", "tags: [tech]\n    salutation: Dear Ada,\n", 1)})
+    root = workspace(
+        **{
+            "recipients.yaml": RECIPIENTS.replace(
+                "tags: [tech]\n", "tags: [tech]\n    salutation: Dear Ada,\n", 1
+            )
+        }
+    )
     assert "\n\nDear Ada,\n\n" in letter(root)
 
 
@@ -78,7 +84,9 @@ HOSTILE = {
 def test_data_is_shown_literally_in_every_markdown_renderer(workspace, name):
     value = HOSTILE[name]
     quoted = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    recipients = RECIPIENTS.replace("tags: [tech]\n", f'tags: [tech]\n    fields: {{v: "{quoted}"}}\n', 1)
+    recipients = RECIPIENTS.replace(
+        "tags: [tech]\n", f'tags: [tech]\n    fields: {{v: "{quoted}"}}\n', 1
+    )
     template = "{{ recipient.fields.v }}\n\nIn a sentence: {{ recipient.fields.v }}.\n\nYours,\n"
     root = workspace(**{"recipients.yaml": recipients, "templates/appeal.md.j2": template})
     text = letter(root)
@@ -86,9 +94,25 @@ def test_data_is_shown_literally_in_every_markdown_renderer(workspace, name):
     body = body[body.index("\n\n") : body.index("Yours,")]
     shown = value.replace("\n", " ")
     for html in (markdown.markdown(body), MarkdownIt("commonmark").render(body)):
-        for tag in ("<strong>", "<em>", "<a ", "<code>", "<img", "<script", "<h1>", "<ul>", "<ol>", "<blockquote>"):
+        for tag in (
+            "<strong>",
+            "<em>",
+            "<a ",
+            "<code>",
+            "<img",
+            "<script",
+            "<h1>",
+            "<ul>",
+            "<ol>",
+            "<blockquote>",
+        ):
             assert tag not in html
-        plain = html.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
+        plain = (
+            html.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", '"')
+            .replace("&amp;", "&")
+        )
         assert plain.count(shown) == 2
     assert "49" not in text
 
@@ -96,7 +120,9 @@ def test_data_is_shown_literally_in_every_markdown_renderer(workspace, name):
 def test_trusted_markdown_filter_keeps_markdown_but_not_html(workspace):
     template = "{{ case.facts.law | markdown }}\n\nYours,\n"
     case = CASE.replace("law: Cybersecurity Law", 'law: "**the** <b>law</b>"')
-    text = letter(workspace(**{"templates/appeal.md.j2": template, "cases/free-expression.yaml": case}))
+    text = letter(
+        workspace(**{"templates/appeal.md.j2": template, "cases/free-expression.yaml": case})
+    )
     html = markdown.markdown(text)
     assert "<strong>the</strong>" in html
     assert "<b>" not in html
@@ -112,9 +138,14 @@ def test_absent_optional_fields_are_empty_not_none(workspace):
 
 def test_nested_free_fields_and_facts(workspace):
     recipients = RECIPIENTS.replace(
-        "tags: [tech]\n", "tags: [tech]\n    fields:\n      company: {short: AE, products: [x, y]}\n", 1
+        "tags: [tech]\n",
+        "tags: [tech]\n    fields:\n      company: {short: AE, products: [x, y]}\n",
+        1,
     )
-    template = "{{ recipient.fields.company.short }} {{ recipient.fields.company.products | prose_list }}\n\nYours,\n"
+    template = (
+        "{{ recipient.fields.company.short }} "
+        "{{ recipient.fields.company.products | prose_list }}\n\nYours,\n"
+    )
     text = letter(workspace(**{"recipients.yaml": recipients, "templates/appeal.md.j2": template}))
     assert "AE x and y" in text
 
@@ -141,15 +172,19 @@ def test_sandbox_refuses_and_names_the_template_line(workspace, body, message):
 
 
 def test_includes_resolve_inside_templates(workspace):
-    root = workspace(**{
-        "templates/_footer.md.j2": "Footer for {{ recipient.name }}.\n",
-        "templates/appeal.md.j2": "Hello\n\n{% include '_footer.md.j2' %}\n\nYours,\n",
-    })
+    root = workspace(
+        **{
+            "templates/_footer.md.j2": "Footer for {{ recipient.name }}.\n",
+            "templates/appeal.md.j2": "Hello\n\n{% include '_footer.md.j2' %}\n\nYours,\n",
+        }
+    )
     assert "Footer for Ada Lovelace." in letter(root)
 
 
 def test_error_in_subject_points_at_the_front_matter(workspace):
-    root = workspace(**{"templates/appeal.md.j2": TEMPLATE.replace("case.facts.law }}", "case.facts.lw }}", 1)})
+    root = workspace(
+        **{"templates/appeal.md.j2": TEMPLATE.replace("case.facts.law }}", "case.facts.lw }}", 1)}
+    )
     with pytest.raises(LettersError) as caught:
         letter(root)
     assert caught.value.line == 2
@@ -157,7 +192,10 @@ def test_error_in_subject_points_at_the_front_matter(workspace):
 
 
 def test_template_language_from_front_matter_sets_tool_words(workspace):
-    template = "---\nsubject: Objet test\nlanguage: fr\n---\n{{ recipient.salutation }}\n\n{{ ['a', 'b'] | prose_list }}\n\nCordialement,\n"
+    template = (
+        "---\nsubject: Objet test\nlanguage: fr\n---\n{{ recipient.salutation }}\n\n"
+        "{{ ['a', 'b'] | prose_list }}\n\nCordialement,\n"
+    )
     text = letter(workspace(**{"templates/appeal.md.j2": template}))
     assert "14 mars 2026" in text
     assert "Notre référence: REF/1" in text

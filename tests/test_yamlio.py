@@ -14,7 +14,13 @@ FILE = Path("data.yaml")
 
 def test_every_scalar_is_text_with_no_yaml_1_1_surprises():
     data = parse_yaml("a: no\nb: 01234\nc: 2018-06-08\nd: [1, 2.50, true]\ne: 1e3\n", FILE).data
-    assert data == {"a": "no", "b": "01234", "c": "2018-06-08", "d": ["1", "2.50", "true"], "e": "1e3"}
+    assert data == {
+        "a": "no",
+        "b": "01234",
+        "c": "2018-06-08",
+        "d": ["1", "2.50", "true"],
+        "e": "1e3",
+    }
 
 
 def test_empty_and_null_values_are_absent_not_the_word_none():

@@ -1,0 +1,58 @@
+"""A hostile template fails its letter with a clear message instead of hanging or eating memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from letters.errors import LettersError
+from letters.preview import preview
+
+TODAY = dt.date(2030, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "took longer than the limit of 1 s",
+        ),
+        ("{{ 'x' * 10**10 }}", "the result of * would be too large"),
+        ("{{ 2 ** 100000000 }}", "the result of ** would be too large"),
+        ("{{ 'x'.ljust(10**10) }}", "needed more memory than the limit"),
+        (
+            "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
+            "longer than the limit of 512 KB",
+        ),
+        ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "ran out of resources"),
+    ],
+)
+def test_runaway_templates_fail_with_a_clear_message(workspace, monkeypatch, body, message):
+    monkeypatch.setenv("LETTERS_TIME_LIMIT", "1")
+    root = workspace(**{"templates/appeal.md.j2": f"Hello\n\n{body}\n\nYours,\n"})
+    with pytest.raises(LettersError) as caught:
+        preview(root, "free-expression", "ada", None, TODAY)
+    assert message in caught.value.message
+    assert str(caught.value.file).endswith("appeal.md.j2")
+    if "KB" not in message:  # the size cap trips outside any one template line
+        assert caught.value.line == 3
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_limits_apply_in_check_and_build(workspace, run, command):
+    root = workspace(**{"templates/appeal.md.j2": "{{ 'x'.ljust(10**10) }}\n\nYours,\n"})
+    result = run(command, "-C", root)
+    assert result.exit_code == 2
+    assert "needed more memory than the limit of 1024 MB" in result.stderr
+    assert "appeal.md.j2:1" in result.stderr
+    assert not (root / "out").exists()
+
+
+def test_limits_apply_in_preview(workspace, run):
+    root = workspace(**{"templates/appeal.md.j2": "{{ 'ab' * 10**9 }}\n\nYours,\n"})
+    result = run("preview", "free-expression", "--to", "ada", "-C", root)
+    assert result.exit_code == 2
+    assert "too large" in result.stderr
