@@ -101,12 +101,28 @@ class _Builder:
         if isinstance(node, ScalarNode):
             if node.style is None and node.value in _NULL_WORDS:
                 return None
-            return str(node.value)
+            return self.scalar_text(node)
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
             return self.build_mapping(node, path)
         raise self.fail(node, "unsupported YAML node")  # pragma: no cover
+
+    def scalar_text(self, node: ScalarNode) -> str:
+        value = str(node.value)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # "\ud83d\ude00" escapes arrive as two surrogates; join pairs, refuse strays.
+            try:
+                value = value.encode("utf-16", "surrogatepass").decode("utf-16")
+            except UnicodeDecodeError:
+                raise self.fail(
+                    node,
+                    "this value contains an invalid character (a lone UTF-16 surrogate)",
+                    "write the character itself, or as \\UXXXXXXXX",
+                ) from None
+        return value
 
     def build_mapping(self, node: MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -70,3 +70,11 @@ def test_size_limit(tmp_path):
     with pytest.raises(LettersError) as caught:
         parse_yaml("a: " + "x" * 2000 + "\n", FILE, max_bytes=1000)
     assert "larger than the limit" in caught.value.message
+
+
+def test_escaped_surrogate_pairs_join_and_lone_surrogates_are_refused():
+    assert parse_yaml('a: "\\ud83d\\ude00"\n', FILE).data == {"a": "😀"}
+    with pytest.raises(LettersError) as caught:
+        parse_yaml('a: "x"\nb: "\\ud800"\n', FILE)
+    assert caught.value.line == 2
+    assert "invalid character" in caught.value.message

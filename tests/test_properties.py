@@ -1,0 +1,90 @@
+"""Property tests: whatever the data holds, a build shows it literally or refuses it cleanly.
+
+Bounded for every CI run; set LETTERS_FUZZ_EXAMPLES=2000 for a longer search.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import markdown
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from tests.conftest import CASE, Run, files_under, write_tree
+
+EXAMPLES = int(os.environ.get("LETTERS_FUZZ_EXAMPLES", "40"))
+MARKUP = st.sampled_from(
+    ["{{ 7*7 }}", "{% if %}", "<script>", "&amp;", "**", "_", "`", "[x](y)", "# ", "> ", "- ",
+     "1. ", "\\", "\n", "\t", "\x00", "\x1b[31m", "|", "---", "<!--", "]]>", "\u202e", "Nguyễn"]
+)
+VALUES = st.lists(st.one_of(st.text(max_size=30), MARKUP), max_size=8).map("".join) | st.text(
+    min_size=200, max_size=3000
+)
+TEMPLATE = """\
+---
+subject: "S {{ case.facts.f }}"
+---
+{{ recipient.salutation }}
+
+Field: {{ recipient.fields.v }}
+
+Fact: {{ case.facts.f }}
+
+Yours,
+"""
+
+
+def shown(value: str) -> str:
+    """What the reader should see: the value with control characters as single spaces."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", value).strip()
+
+
+def visible_text(rendered_html: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered_html))
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(name=VALUES, field=VALUES, fact=VALUES)
+def test_any_data_builds_literally_or_fails_cleanly(name: str, field: str, fact: str) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "ws"
+        recipients = {
+            "recipients": [{"id": "r", "name": name, "fields": {"v": field}}]
+        }
+        case = CASE.replace("  law: Cybersecurity Law\n", f"  f: {json.dumps(fact)}\n")
+        write_tree(
+            root,
+            {
+                "recipients.yaml": json.dumps(recipients, ensure_ascii=False),
+                "cases/c.yaml": case,
+                "templates/appeal.md.j2": TEMPLATE,
+            },
+        )
+        before = files_under(Path(scratch))
+        result = Run()("build", "-C", root)
+        assert result.exit_code in (0, 2), result.output
+        assert "Traceback" not in result.output
+        created = files_under(Path(scratch)) - before
+        assert all(path.startswith("ws/out/") for path in created)
+        if result.exit_code == 2:
+            assert result.stderr.strip()
+            assert not created
+            return
+        text = (root / "out/c/appeal/r.md").read_text("utf-8")
+        body = text[text.index("\n\nField: ") : text.index("\n\nYours,")]
+        for rendered in (markdown.markdown(body), MarkdownIt("commonmark").render(body)):
+            visible = visible_text(rendered)
+            assert f"Field: {shown(field)}".strip() in visible
+            assert f"Fact: {shown(fact)}".strip() in visible
+        assert "49" not in body or "49" in field + fact
