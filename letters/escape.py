@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _INLINE = re.compile(r"([\\`*_\[\]])")
 # Markers that open a block when they start a line: headings, quotes, list items, rules.
 _LEADING_MARKER = re.compile(r"^(#|[-+](?=\s|[-+\s]*$)|\d+(?=[.)](?:\s|$)))")

@@ -17,12 +17,36 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from letters.yamlio import parse_yaml
 from tests.conftest import CASE, Run, files_under, write_tree
 
 EXAMPLES = int(os.environ.get("LETTERS_FUZZ_EXAMPLES", "40"))
 MARKUP = st.sampled_from(
-    ["{{ 7*7 }}", "{% if %}", "<script>", "&amp;", "**", "_", "`", "[x](y)", "# ", "> ", "- ",
-     "1. ", "\\", "\n", "\t", "\x00", "\x1b[31m", "|", "---", "<!--", "]]>", "\u202e", "Nguyễn"]
+    [
+        "{{ 7*7 }}",
+        "{% if %}",
+        "<script>",
+        "&amp;",
+        "**",
+        "_",
+        "`",
+        "[x](y)",
+        "# ",
+        "> ",
+        "- ",
+        "1. ",
+        "\\",
+        "\n",
+        "\t",
+        "\x00",
+        "\x1b[31m",
+        "|",
+        "---",
+        "<!--",
+        "]]>",
+        "\u202e",
+        "Nguyễn",
+    ]
 )
 VALUES = st.lists(st.one_of(st.text(max_size=30), MARKUP), max_size=8).map("".join) | st.text(
     min_size=200, max_size=3000
@@ -43,7 +67,7 @@ Yours,
 
 def shown(value: str) -> str:
     """What the reader should see: the value with control characters as single spaces."""
-    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", value).strip()
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", value).strip()
 
 
 def visible_text(rendered_html: str) -> str:
@@ -59,9 +83,7 @@ def visible_text(rendered_html: str) -> str:
 def test_any_data_builds_literally_or_fails_cleanly(name: str, field: str, fact: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "ws"
-        recipients = {
-            "recipients": [{"id": "r", "name": name, "fields": {"v": field}}]
-        }
+        recipients = {"recipients": [{"id": "r", "name": name, "fields": {"v": field}}]}
         case = CASE.replace("  law: Cybersecurity Law\n", f"  f: {json.dumps(fact)}\n")
         write_tree(
             root,
@@ -81,6 +103,14 @@ def test_any_data_builds_literally_or_fails_cleanly(name: str, field: str, fact:
             assert result.stderr.strip()
             assert not created
             return
+        # Compare with the values as YAML reads them (it folds line breaks such as U+0085).
+        field = (
+            parse_yaml((root / "recipients.yaml").read_text("utf-8"), root).data["recipients"][0][
+                "fields"
+            ]["v"]
+            or ""
+        )
+        fact = parse_yaml((root / "cases/c.yaml").read_text("utf-8"), root).data["facts"]["f"] or ""
         text = (root / "out/c/appeal/r.md").read_text("utf-8")
         body = text[text.index("\n\nField: ") : text.index("\n\nYours,")]
         for rendered in (markdown.markdown(body), MarkdownIt("commonmark").render(body)):

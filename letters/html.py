@@ -1,0 +1,189 @@
+"""Markdown → HTML, and the complete HTML page that WeasyPrint lays out for one letter.
+
+This module stays free of WeasyPrint so that previews can import it cheaply; `letters.pdf`
+turns the page into PDF bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+import markdown
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from letters.errors import LettersError
+from letters.letter import Letter
+
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+FONTS_CSS = ASSETS_DIR / "fonts" / "fonts.css"
+LAYOUT_TEMPLATE = "letter.html.j2"
+LAYOUT_CSS = "letter.css"
+PAPER_SIZES = ("a4", "letter")
+
+_PAGE_FIELD = re.compile(r"\{(page|pages)\}")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The layout files one workspace uses: its own overrides, else the package defaults."""
+
+    template: Path
+    stylesheet: Path
+
+
+def layout_files(workspace: Path) -> Layout:
+    overrides = workspace / "templates"
+    return Layout(
+        template=_first_existing(overrides / LAYOUT_TEMPLATE, ASSETS_DIR / LAYOUT_TEMPLATE),
+        stylesheet=_first_existing(overrides / LAYOUT_CSS, ASSETS_DIR / LAYOUT_CSS),
+    )
+
+
+def _first_existing(override: Path, default: Path) -> Path:
+    return override if override.is_file() else default
+
+
+def markdown_to_html(text: str) -> str:
+    """Render the letter's Markdown; raw HTML in it is shown as text, never interpreted.
+
+    Values from the data are already escaped into the Markdown, so entities such as `&amp;`
+    arrive here and must come out as entities (which display as `&`), not double-escaped.
+    """
+    # A fresh instance per call: Markdown objects keep per-document state and are not
+    # safe to share between threads.
+    md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    converted: str = md.convert(text)
+    return converted
+
+
+def css_string(text: str) -> str:
+    """`text` as a double-quoted CSS string, safe inside a `<style>` element too."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F or char in "<>&":
+            # A hex escape ends at the space; `<` is escaped so `</style>` cannot appear.
+            out.append(f"\\{ord(char):x} ")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def page_counter_content(pattern: str) -> str:
+    """The CSS `content` value for a pattern like "Page {page} of {pages}"."""
+    parts: list[str] = []
+    for index, piece in enumerate(_PAGE_FIELD.split(pattern)):
+        if index % 2:
+            parts.append(f"counter({piece})")
+        elif piece:
+            parts.append(css_string(piece))
+    return " ".join(parts) or '""'
+
+
+def page_number_css(pattern: str) -> Markup:
+    """Rules that number pages 2 onwards; the first page (and so a one-page letter) has none.
+
+    Both rules live in the same `<style>` so that they share one cascade origin and the
+    `:first` rule wins by specificity alone.
+    """
+    content = page_counter_content(pattern)
+    return Markup(
+        f"@page {{ @bottom-right {{ content: {content}; }} }}\n"
+        "@page :first { @bottom-right { content: none; } }"
+    )
+
+
+def letter_page(letter: Letter, workspace: Path) -> str:
+    """The complete HTML document for one letter, ready for `letters.pdf.PdfRenderer`."""
+    layout = layout_files(workspace)
+    template = _load_template(layout.template)
+    context = page_context(letter, layout)
+    try:
+        return template.render(context)
+    except Exception as error:
+        # Our context is fixed, so any failure here comes from the layout template itself.
+        raise LettersError(
+            f"the letter layout could not be rendered: {error}",
+            file=layout.template,
+            line=_template_line(error.__traceback__, layout.template),
+            hint="compare it with the default letters/assets/letter.html.j2",
+        ) from error
+
+
+RETURN_ADDRESS_CHARS = 66  # what fits one 6.5 pt line across the 80 mm field
+
+
+def return_address(head: str, address: tuple[str, ...]) -> str:
+    """One line for the window's return-address zone: drop the last lines (country) if long."""
+    lines = [line for line in address if line]
+    while True:
+        text = " · ".join(v for v in (head, *lines) if v)
+        if len(text) <= RETURN_ADDRESS_CHARS or len(lines) <= 1:
+            return text
+        lines.pop()
+
+
+def page_context(letter: Letter, layout: Layout) -> dict[str, Any]:
+    """What a layout template can use (documented at the top of the default template)."""
+    sender = letter.sender
+    head = sender.organisation or sender.name
+    return {
+        "letter": letter,
+        "labels": letter.labels,
+        "paper": letter.paper if letter.paper in PAPER_SIZES else "a4",
+        "body_html": Markup(markdown_to_html(letter.body_markdown)),
+        "closing_html": Markup(markdown_to_html(letter.closing_markdown)),
+        "created": letter.date.isoformat(),
+        "sender_head": head,
+        "sender_contact": tuple(v for v in (sender.phone, sender.email, sender.website) if v),
+        "return_address": return_address(head, sender.address),
+        "logo_url": sender.logo.as_uri() if sender.logo else None,
+        "signature_url": sender.signature.as_uri() if sender.signature else None,
+        "fonts_url": FONTS_CSS.as_uri(),
+        "stylesheet_url": layout.stylesheet.resolve().as_uri(),
+        "page_number_css": page_number_css(letter.labels.page),
+    }
+
+
+def _load_template(path: Path) -> jinja2.Template:
+    try:
+        return _environment(path.parent.resolve()).get_template(path.name)
+    except jinja2.TemplateSyntaxError as error:
+        raise LettersError(
+            f"the letter layout has a syntax error: {error.message}",
+            file=path,
+            line=error.lineno,
+            hint="check the {{ }} and {% %} tags on that line",
+        ) from error
+
+
+@functools.cache
+def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
+    # One environment per folder: its loader recompiles a template only when the file changes.
+    return ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _template_line(trace: TracebackType | None, template: Path) -> int:
+    """The line of `template` where rendering failed (Jinja maps frames to template lines)."""
+    line = 0
+    name = str(template.resolve())
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == name:
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line

@@ -1,0 +1,278 @@
+"""HTML → PDF bytes with WeasyPrint, fetching nothing but files inside the workspace."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import url2pathname
+from xml.etree.ElementTree import Element
+
+import weasyprint
+from weasyprint.css.counters import CounterStyle
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from letters.errors import LettersError
+from letters.html import ASSETS_DIR, FONTS_CSS
+from letters.letter import Letter
+
+PDF_VARIANTS = ("pdf/a-3u", "pdf/ua-1")
+
+# How many recipient lines the envelope window shows (DIN 5008 form B; #10 window).
+WINDOW_LINES = {"a4": 6, "letter": 5}
+
+_SHOWN_URL_LENGTH = 120
+
+
+@dataclass
+class PdfOutput:
+    data: bytes
+    warnings: list[str] = field(default_factory=list)
+    pages: int = 0
+
+
+class RefusedURLError(ValueError):
+    """A template or stylesheet asked for something outside the workspace."""
+
+
+class SafeURLFetcher(URLFetcher):
+    """Serves `data:` URLs and files inside the workspace or the package assets, nothing else.
+
+    Every refusal is kept in `warnings` (WeasyPrint itself only logs and carries on), and
+    no request ever reaches the network: urllib only ever sees `data:` URLs.
+    """
+
+    def __init__(self, workspace: Path, template_name: str) -> None:
+        super().__init__(timeout=1, allowed_protocols={"data"}, allow_redirects=False)
+        self.workspace = workspace.resolve()
+        self.template_name = template_name
+        self.warnings: list[str] = []
+        self._roots = (self.workspace, ASSETS_DIR)
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = self.local_path(url)
+            try:
+                body = path.read_bytes()
+            except OSError as error:
+                raise self._refuse(
+                    url, f"cannot read {self._shown(path)}: {error.strerror}"
+                ) from None
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url.split("?")[0], body, {"Content-Type": content_type})
+        raise self._refuse(url, "only files inside the workspace can be used")
+
+    def local_path(self, url: str) -> Path:
+        """The file a `file:` URL names, after symlinks, if it may be read; else refuse."""
+        parts = urlsplit(url)
+        # urllib would hand `file://otherhost/...` to its FTP handler: never let it.
+        if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+            raise self._refuse(url, "only files inside the workspace can be used")
+        path = Path(url2pathname(unquote(parts.path))).resolve()
+        if not any(path.is_relative_to(root) for root in self._roots):
+            raise self._refuse(url, "only files inside the workspace can be used")
+        if not path.is_file():
+            raise self._refuse(url, f"{self._shown(path)} does not exist")
+        return path
+
+    def _refuse(self, url: str, reason: str) -> RefusedURLError:
+        shown = url if len(url) <= _SHOWN_URL_LENGTH else url[:_SHOWN_URL_LENGTH] + "…"
+        message = f"{self.template_name}: refused to fetch {shown} ({reason})"
+        if message not in self.warnings:
+            self.warnings.append(message)
+        return RefusedURLError(message)
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.workspace))
+        except ValueError:
+            return str(path)
+
+
+class _LogCapture(logging.Filter):
+    """Diverts WeasyPrint's log records into a list while this thread renders a letter.
+
+    The library never prints: what WeasyPrint would log about a letter becomes one of its
+    warnings instead. Other threads, and this one outside `capture()`, log as usual.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    @contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        previous = getattr(self._local, "sink", None)
+        sink: list[str] = []
+        self._local.sink = sink
+        try:
+            yield sink
+        finally:
+            self._local.sink = previous
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        sink: list[str] | None = getattr(self._local, "sink", None)
+        if sink is None:
+            return True
+        if record.levelno >= logging.WARNING:
+            sink.append(record.getMessage())
+        return False
+
+
+_LOGS = _LogCapture()
+weasyprint.LOGGER.addFilter(_LOGS)
+
+
+@dataclass(frozen=True)
+class _Stylesheet:
+    css: weasyprint.CSS
+    warnings: tuple[str, ...]
+
+
+class PdfRenderer:
+    """Renders many letters in one process, sharing fonts and parsed stylesheets.
+
+    Stylesheets linked from the page with `<link rel="stylesheet">` that are local files
+    are parsed once and cached by (path, modification time), so editing letter.css between
+    two builds is picked up. Not thread-safe: use one renderer per thread or process.
+    """
+
+    def __init__(self, workspace: Path, pdf_variant: str | None = None) -> None:
+        if pdf_variant is not None and pdf_variant not in PDF_VARIANTS:
+            raise LettersError(
+                f"unknown PDF variant {pdf_variant!r}",
+                hint=f"use one of: {', '.join(PDF_VARIANTS)}, or leave it out for plain PDF",
+            )
+        self.workspace = workspace.resolve()
+        self.pdf_variant = pdf_variant
+        self._base_url = self.workspace.as_uri() + "/"
+        self._font_config = FontConfiguration()
+        self._counter_style = CounterStyle()
+        self._stylesheets: dict[tuple[Path, int], _Stylesheet] = {}
+
+    def render(self, html: str, letter: Letter) -> PdfOutput:
+        fetcher = SafeURLFetcher(self.workspace, _template_label(letter, self.workspace))
+        with _LOGS.capture() as logged:
+            document = weasyprint.HTML(string=html, base_url=self._base_url, url_fetcher=fetcher)
+            sheets = [self._stylesheet(FONTS_CSS)]
+            sheets += [self._stylesheet(path) for path in self._take_stylesheets(document, fetcher)]
+            rendered = document.render(
+                font_config=self._font_config,
+                counter_style=self._counter_style,
+                stylesheets=[sheet.css for sheet in sheets],
+                **self._options(),
+            )
+            data = rendered.write_pdf(**self._options())
+        warnings = [warning for sheet in sheets for warning in sheet.warnings]
+        warnings += _fetch_warnings(fetcher, logged) + _address_warnings(letter)
+        return PdfOutput(
+            data=data, warnings=list(dict.fromkeys(warnings)), pages=len(rendered.pages)
+        )
+
+    def _options(self) -> dict[str, object]:
+        # No /ID unless the variant needs one; WeasyPrint then derives it from the content
+        # (an MD5 of the objects), so the same letter always gives the same bytes.
+        # Presentational hints make `<ol start="4">` from Markdown count from 4.
+        options: dict[str, object] = {"pdf_variant": self.pdf_variant, "presentational_hints": True}
+        if self.pdf_variant == "pdf/ua-1":
+            options["pdf_tags"] = True  # WeasyPrint 70 implies it; say so in case that changes
+        return options
+
+    def _take_stylesheets(self, document: weasyprint.HTML, fetcher: SafeURLFetcher) -> list[Path]:
+        """Local stylesheets the page links, removed from it so they come from the cache.
+
+        Links that are not safe local files stay in the page, where WeasyPrint asks the
+        fetcher for them and the fetcher refuses them with a warning.
+        """
+        paths: list[Path] = []
+        for parent in document.etree_element.iter():
+            for child in list(parent):
+                if not _is_stylesheet_link(child):
+                    continue
+                url = urljoin(document.base_url or self._base_url, child.get("href", "").strip())
+                if not url.lower().startswith("file:"):
+                    continue
+                try:
+                    path = fetcher.local_path(url)
+                except RefusedURLError:
+                    parent.remove(child)  # already reported by the fetcher
+                    continue
+                parent.remove(child)
+                if path != FONTS_CSS and path not in paths:
+                    paths.append(path)
+        return paths
+
+    def _stylesheet(self, path: Path) -> _Stylesheet:
+        key = (path, path.stat().st_mtime_ns)
+        sheet = self._stylesheets.get(key)
+        if sheet is None:
+            fetcher = SafeURLFetcher(self.workspace, _shown_path(path, self.workspace))
+            with _LOGS.capture() as logged:
+                css = weasyprint.CSS(
+                    filename=path,
+                    url_fetcher=fetcher,
+                    font_config=self._font_config,
+                    counter_style=self._counter_style,
+                )
+            sheet = _Stylesheet(css, tuple(_fetch_warnings(fetcher, logged)))
+            self._stylesheets = {k: v for k, v in self._stylesheets.items() if k[0] != path}
+            self._stylesheets[key] = sheet
+        return sheet
+
+
+def _fetch_warnings(fetcher: SafeURLFetcher, logged: list[str]) -> list[str]:
+    """The fetcher's refusals, then what WeasyPrint logged that does not just repeat one."""
+    return fetcher.warnings + [
+        f"{fetcher.template_name}: {message}"
+        for message in logged
+        if not any(refusal in message for refusal in fetcher.warnings)
+    ]
+
+
+def _is_stylesheet_link(element: Element) -> bool:
+    if element.tag != "link" or not element.get("href"):
+        return False
+    rel = element.get("rel", "").lower().split()
+    media = element.get("media", "all").strip().lower()
+    mime = element.get("type", "text/css").split(";")[0].strip().lower()
+    return (
+        "stylesheet" in rel
+        and "alternate" not in rel
+        and media in ("", "all", "print")
+        and mime == "text/css"
+    )
+
+
+def _template_label(letter: Letter, workspace: Path) -> str:
+    if letter.template_file is not None:
+        return _shown_path(letter.template_file, workspace)
+    return letter.template_name
+
+
+def _shown_path(path: Path, workspace: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(workspace))
+    except ValueError:
+        try:
+            return str(path.resolve().relative_to(ASSETS_DIR.parent))
+        except ValueError:
+            return path.name
+
+
+def _address_warnings(letter: Letter) -> list[str]:
+    limit = WINDOW_LINES.get(letter.paper, 6)
+    if len(letter.recipient_lines) <= limit:
+        return []
+    return [
+        f"{letter.recipient_id}: the address has {len(letter.recipient_lines)} lines; "
+        f"the envelope window shows only {limit}"
+    ]
