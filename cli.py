@@ -434,6 +434,70 @@ def merge_print(
         out.print(f"Print file: {_relative(path, root)}")
 
 
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="The spreadsheet: .csv, .xlsx, .xls or .ods.")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help='Send a column to a field: "Column name=field" (repeatable).'
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Encoding of a CSV file (default UTF-8), e.g. cp1252.")
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Import the valid rows and list the invalid ones (exit 1).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Say what would change, write nothing.")] = False,
+    project: Project = None,
+) -> None:
+    """Merge the rows of a spreadsheet into recipients.yaml: add new people, update known ones."""
+    from letters.importer import import_recipients
+
+    root = _root(project)
+    try:
+        report = import_recipients(
+            root,
+            file,
+            map_ or [],
+            encoding=encoding,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+        )
+    except LettersError as error:
+        raise _fail(error, root) from None
+    for column in report.unmapped:
+        out.print(f"column {_escape(column.header)!r} → {_escape(column.target)} (kept under fields)")
+    for column in report.ignored:
+        label = column.header or f"number {column.number} (no header)"
+        out.print(f"column {_escape(label)} ignored")
+    for added in report.added:
+        out.print(f"[green]added[/green] {added.id} (row {added.row}): {_escape(added.name)}")
+    for updated in report.updated:
+        changed = ", ".join(updated.fields)
+        out.print(f"[cyan]updated[/cyan] {updated.id} (row {updated.row}): {_escape(changed)}")
+    for duplicate in report.duplicates:
+        out.print(
+            f"[yellow]duplicate[/yellow]: row {duplicate.row} repeats row {duplicate.first_row} "
+            f"({duplicate.id}), skipped"
+        )
+    for error in report.skipped:
+        err.print(f"[red]skipped:[/red] {_escape(error.describe(root))}")
+    counts = (
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.duplicates)} duplicate, "
+        f"{len(report.skipped_rows)} invalid skipped"
+    )
+    if report.dry_run:
+        out.print(f"Dry run: {counts}; nothing written.")
+    elif report.written:
+        out.print(f"{counts} → {_relative(report.target, root)}")
+    else:
+        out.print(f"{counts}; {_relative(report.target, root)} left as it was.")
+    raise typer.Exit(report.exit_code)
+
+
 def main() -> None:
     try:
         app()
