@@ -439,9 +439,7 @@ def import_(
     file: Annotated[Path, typer.Argument(help="The spreadsheet: .csv, .xlsx, .xls or .ods.")],
     map_: Annotated[
         list[str] | None,
-        typer.Option(
-            "--map", help='Send a column to a field: "Column name=field" (repeatable).'
-        ),
+        typer.Option("--map", help='Send a column to a field: "Column name=field" (repeatable).'),
     ] = None,
     encoding: Annotated[
         str | None, typer.Option(help="Encoding of a CSV file (default UTF-8), e.g. cp1252.")
@@ -468,7 +466,8 @@ def import_(
     except LettersError as error:
         raise _fail(error, root) from None
     for column in report.unmapped:
-        out.print(f"column {_escape(column.header)!r} → {_escape(column.target)} (kept under fields)")
+        target = _escape(column.target)
+        out.print(f"column {_escape(column.header)!r} → {target} (kept under fields)")
     for column in report.ignored:
         label = column.header or f"number {column.number} (no header)"
         out.print(f"column {_escape(label)} ignored")
