@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.table import Table
 
 from letters import LettersError, __version__
 from letters.errors import LettersErrors
+
+if TYPE_CHECKING:  # the build module is imported only by the commands that build
+    from letters.build import BuildReport, OutputResult
 
 app = typer.Typer(
     add_completion=False,
@@ -119,7 +122,6 @@ def check(project: Project = None) -> None:
 @app.command("list")
 def list_(project: Project = None) -> None:
     """Show cases, templates and who gets which letter."""
-    from letters.errors import LettersErrors
     from letters.plan import plan
     from letters.workspace import load_workspace
 
@@ -283,7 +285,7 @@ class BuildProgress:
             self.bar.stop()
             self.bar = None
 
-    def update(self, result, total: int) -> None:
+    def update(self, result: OutputResult, total: int) -> None:
         self.done += 1
         if self.quiet:
             return
@@ -328,17 +330,18 @@ def _parse_shard(text: str) -> tuple[int, int]:
     )
 
 
-def _bad_choice(values: list[str] | tuple[str, ...], allowed: tuple[str, ...], option: str):
+def _bad_choice(
+    values: list[str] | tuple[str, ...], allowed: tuple[str, ...], option: str
+) -> LettersError | None:
     for value in values:
         if value not in allowed:
             return LettersError(f"{option} {value!r} is not one of: {', '.join(allowed)}")
     return None
 
 
-def _print_report(report, root: Path, dry_run: bool, quiet: bool, seconds: float) -> None:
-    from letters.build import BuildReport
-
-    assert isinstance(report, BuildReport)
+def _print_report(
+    report: BuildReport, root: Path, dry_run: bool, quiet: bool, seconds: float
+) -> None:
     if dry_run:
         for output in report.outputs:
             label = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -160,6 +160,9 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     manifests = {
         case_id: Manifest.read(out_dir / case_id, manifest_name) for case_id in _case_ids(jobs)
     }
+    if not options.dry_run:
+        for case_id in manifests:
+            remove_stale_temporaries(out_dir / case_id)
     pending: list[Pending] = []
     for job, letter in letters:
         for fmt in options.formats:
@@ -207,6 +210,16 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     if options.print_file and "pdf" in options.formats and not report.failed:
         report.print_files.extend(write_case_print_files(out_dir, jobs, options.duplex))
     return report
+
+
+def remove_stale_temporaries(case_dir: Path) -> None:
+    """Delete temporary files a killed build left behind (finished files are never torn)."""
+    if not case_dir.is_dir():
+        return
+    for path in case_dir.rglob(".*.tmp"):
+        path.unlink(missing_ok=True)
+    for folder in case_dir.glob(".print-*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_case_print_files(out_dir: Path, jobs: list[Job], duplex: bool) -> list[Path]:
@@ -388,16 +401,22 @@ class InputHasher:
 
 
 class Manifest:
-    """out/<case>/manifest.json: per output, the hashes of its inputs and of its bytes."""
+    """out/<case>/manifest.json: per output, the hashes of its inputs and of its bytes.
 
-    SAVE_EVERY = 2.0  # seconds: a killed build loses at most this much bookkeeping
+    Each finished output is also appended at once to manifest.json.journal, so that a build
+    killed halfway (even with kill -9) loses nothing it finished; the next read replays the
+    journal, and a save folds it into the manifest.
+    """
 
     def __init__(self, folder: Path, entries: dict[str, Any], name: str = MANIFEST) -> None:
         self.folder = folder
         self.entries = entries
         self.name = name
         self.dirty = False
-        self.saved_at = time.monotonic()
+
+    @property
+    def journal(self) -> Path:
+        return self.folder / f"{self.name}.journal"
 
     @classmethod
     def read(cls, folder: Path, name: str = MANIFEST) -> Manifest:
@@ -407,7 +426,27 @@ class Manifest:
             entries = data.get("letters", {}) if isinstance(data, dict) else {}
         except (OSError, ValueError):
             entries = {}
-        return cls(folder, entries if isinstance(entries, dict) else {}, name)
+        manifest = cls(folder, entries if isinstance(entries, dict) else {}, name)
+        manifest.replay_journal()
+        return manifest
+
+    def replay_journal(self) -> None:
+        try:
+            lines = self.journal.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return
+        for line in lines:
+            try:
+                record = json.loads(line)
+                entry = self.entries.setdefault(
+                    record["key"],
+                    {"template": record["template"], "recipient": record["recipient"]},
+                )
+                entry["paper"] = record["paper"]
+                entry.setdefault("outputs", {})[record["format"]] = record["output"]
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # the line a kill cut short
+            self.dirty = True
 
     def change(self, job: Job, fmt: str, inputs: dict[str, str], path: Path) -> str:
         """Why this output must be (re)built: new, data/template/... changed, or unchanged."""
@@ -428,14 +467,23 @@ class Manifest:
             {"template": job.template_name, "recipient": job.recipient_id, "outputs": {}},
         )
         entry["paper"] = job.paper
-        entry["outputs"][fmt] = {
+        output = {
             "file": path.relative_to(self.folder).as_posix(),
             "sha256": sha256_file(path),
             "inputs": inputs,
         }
+        entry.setdefault("outputs", {})[fmt] = output
         self.dirty = True
-        if time.monotonic() - self.saved_at > self.SAVE_EVERY:
-            self.save()
+        line = {
+            "key": job.key,
+            "template": job.template_name,
+            "recipient": job.recipient_id,
+            "paper": job.paper,
+            "format": fmt,
+            "output": output,
+        }
+        with self.journal.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(line, ensure_ascii=False) + "\n")
 
     def prune(self, keep: set[str]) -> list[Path]:
         """Forget letters no longer planned (recipient removed) and delete their files."""
@@ -456,5 +504,5 @@ class Manifest:
         data = {"format_version": 1, "tool_version": __version__, "letters": self.entries}
         text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         write_atomic(self.folder / self.name, text.encode("utf-8"))
+        self.journal.unlink(missing_ok=True)
         self.dirty = False
-        self.saved_at = time.monotonic()

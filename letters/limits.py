@@ -89,11 +89,12 @@ def _address_space_bytes() -> int:
 
 
 @contextlib.contextmanager
-def guarded(limits: Limits, what: str) -> Iterator[None]:
+def guarded(limits: Limits, what: str, memory: bool = True) -> Iterator[None]:
     """Run the block under a wall-clock alarm and an address-space cap.
 
     Both work in the main thread of a process only (signals are delivered there); elsewhere
-    the block runs unguarded, which the README says.
+    the block runs unguarded, which the README says. `memory=False` keeps only the alarm:
+    C libraries such as Pango abort rather than fail cleanly when an allocation is refused.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -108,7 +109,7 @@ def guarded(limits: Limits, what: str) -> Iterator[None]:
         previous_handler = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, limits.seconds)
         current = _address_space_bytes()
-        if current and limits.memory_mb > 0:
+        if memory and current and limits.memory_mb > 0:
             cap = current + limits.memory_mb * 1024 * 1024
             hard = previous_limit[1]
             if hard == resource.RLIM_INFINITY or cap < hard:

@@ -146,7 +146,7 @@ class PdfRenderer:
     two builds is picked up. Not thread-safe: use one renderer per thread or process.
     """
 
-    def __init__(self, workspace: Path, pdf_variant: str | None = None) -> None:
+    def __init__(self, workspace: Path, pdf_variant: str | None = None, max_pages: int = 0) -> None:
         if pdf_variant is not None and pdf_variant not in PDF_VARIANTS:
             raise LettersError(
                 f"unknown PDF variant {pdf_variant!r}",
@@ -154,6 +154,7 @@ class PdfRenderer:
             )
         self.workspace = workspace.resolve()
         self.pdf_variant = pdf_variant
+        self.max_pages = max_pages  # 0: no limit
         self._base_url = self.workspace.as_uri() + "/"
         self._font_config = FontConfiguration()
         self._counter_style = CounterStyle()
@@ -171,6 +172,13 @@ class PdfRenderer:
                 stylesheets=[sheet.css for sheet in sheets],
                 **self._options(),
             )
+            if self.max_pages and len(rendered.pages) > self.max_pages:
+                raise LettersError(
+                    f"the letter has {len(rendered.pages)} pages, more than the limit of "
+                    f"{self.max_pages}",
+                    letter.template_file,
+                    hint="shorten the letter, or raise LETTERS_PAGE_LIMIT if it must be that long",
+                )
             data = rendered.write_pdf(**self._options())
         warnings = [warning for sheet in sheets for warning in sheet.warnings]
         warnings += _fetch_warnings(fetcher, logged) + _address_warnings(letter)

@@ -6,17 +6,20 @@ import os
 import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from letters.errors import LettersError
 from letters.fileio import write_atomic
 from letters.letter import Letter
+from letters.limits import LimitExceeded, Limits, guarded
 from letters.plan import Job
 
 PdfItem = tuple[Job, Letter, Path]
 PdfDone = tuple[Job, Path, LettersError | None, list[str]]
 
 _worker_renderer = None  # one per worker process, so fonts and CSS are parsed once
+_limits = Limits()
 
 
 def default_jobs() -> int:
@@ -24,13 +27,14 @@ def default_jobs() -> int:
 
 
 def _init_worker(root: Path, pdf_variant: str | None, in_pool: bool = False) -> None:
-    global _worker_renderer
+    global _worker_renderer, _limits
     from letters.pdf import PdfRenderer
 
+    _limits = Limits.from_env()
     if in_pool:
         # Ctrl-C reaches the whole process group; the parent alone decides how to stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_renderer = PdfRenderer(root, pdf_variant=pdf_variant)
+    _worker_renderer = PdfRenderer(root, pdf_variant=pdf_variant, max_pages=_limits.pages)
 
 
 def _render_one(root: Path, letter: Letter, path: Path) -> tuple[LettersError | None, list[str]]:
@@ -38,18 +42,30 @@ def _render_one(root: Path, letter: Letter, path: Path) -> tuple[LettersError | 
     from letters.html import letter_page
 
     assert _worker_renderer is not None
+    label = f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}"
     try:
-        output = _worker_renderer.render(letter_page(letter, root), letter)
+        with guarded(_limits, "laying out the PDF", memory=False):
+            output = _worker_renderer.render(letter_page(letter, root), letter)
     except LettersError as error:
+        error.message = f"{label}: {error.message}"
         return error, []
+    except LimitExceeded as exceeded:
+        return LettersError(f"{label}: {exceeded}", letter.template_file, hint=exceeded.hint), []
     except Exception as exc:
         return LettersError(
-            f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}: PDF rendering "
-            f"failed: {type(exc).__name__}: {exc}",
-            letter.template_file,
+            f"{label}: PDF rendering failed: {type(exc).__name__}: {exc}", letter.template_file
         ), []
     write_atomic(path, output.data)
     return None, output.warnings
+
+
+def _worker_died(letter: Letter) -> LettersError:
+    return LettersError(
+        f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}: the PDF worker "
+        "process stopped unexpectedly",
+        letter.template_file,
+        hint="run the build again; if it happens again, try --jobs 1 to find the letter",
+    )
 
 
 def render_pdfs(
@@ -77,8 +93,20 @@ def render_pdfs(
             while waiting:
                 done, _ = wait(waiting, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job, _, path = waiting.pop(future)
-                    error, warnings = future.result()
+                    job, letter, path = waiting.pop(future)
+                    try:
+                        error, warnings = future.result()
+                    except BrokenProcessPool:
+                        # A worker died (killed, or a crash in a C library): every letter
+                        # still in flight is lost with it; report them and stop.
+                        for lost_job, lost_letter, lost_path in [
+                            (job, letter, path),
+                            *waiting.values(),
+                            *queue,
+                        ]:
+                            yield lost_job, lost_path, _worker_died(lost_letter), []
+                        waiting.clear()
+                        return
                     yield job, path, error, warnings
                     following = next(queue, None)
                     if following is not None:

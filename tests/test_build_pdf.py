@@ -1,0 +1,271 @@
+"""Building PDFs end to end: paper sizes, print files, duplex, failures, network, restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PageObject, PdfReader
+
+from tests.conftest import CASE, RECIPIENTS, files_under
+
+A4 = (595.28, 841.89)
+LETTER = (612.0, 792.0)
+MIXED = RECIPIENTS.replace("tags: [tech]\n", "tags: [tech]\n    paper: letter\n", 1)
+
+
+def size(page: PageObject) -> tuple[float, float]:
+    box = page.mediabox
+    return round(float(box.width), 2), round(float(box.height), 2)
+
+
+def texts(path: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+def test_pdfs_take_the_recipients_paper_and_print_files_split_by_size(workspace, run):
+    root = workspace(**{"recipients.yaml": MIXED})
+    result = run("build", "--format", "pdf", "--print", "-j", "1", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    out = root / "out/free-expression"
+    assert size(PdfReader(out / "appeal/ada.pdf").pages[0]) == LETTER
+    assert size(PdfReader(out / "appeal/hoa.pdf").pages[0]) == A4
+    assert {p.name for p in out.glob("print*.pdf")} == {"print-a4.pdf", "print-letter.pdf"}
+    assert "Ada Lovelace" in texts(out / "print-letter.pdf")[0]
+    assert "Nguyễn Thị Hoa" in texts(out / "print-a4.pdf")[0]
+
+
+def test_print_file_orders_by_template_then_recipients_and_pads_for_duplex(workspace, run):
+    case = CASE.replace(
+        "  - template: appeal\n    to: [all]\n",
+        "  - template: second\n    to: [hoa, ada]\n  - template: appeal\n    to: [all]\n",
+    )
+    root = workspace(
+        **{
+            "cases/free-expression.yaml": case,
+            "templates/second.md.j2": "Second letter to {{ recipient.name }}.\n\nBye,\n",
+        }
+    )
+    assert run("build", "-f", "pdf", "--print", "--duplex", "-C", root).exit_code == 0
+    pages = texts(root / "out/free-expression/print.pdf")
+    assert len(pages) == 8  # four one-page letters, each padded to a sheet
+    assert [page.strip() == "" for page in pages] == [False, True] * 4
+    firsts = [pages[i] for i in (0, 2, 4, 6)]
+    assert "Second letter to Ada" in firsts[0] and "Second letter to Nguyễn" in firsts[1]
+    assert "We write about" in firsts[2] and "Ms Ada Lovelace" in firsts[2]
+    assert "Nguyễn Thị Hoa" in firsts[3]
+
+
+def test_html_format_writes_the_page_weasyprint_gets(workspace, run):
+    root = workspace()
+    assert run("build", "-f", "html", "-C", root).exit_code == 0
+    page = (root / "out/free-expression/appeal/hoa.html").read_text("utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<html lang="vi"' not in page  # the template is English: the letter is English
+    assert '<html lang="en"' in page
+    assert "Nguyễn Thị Hoa" in page
+
+
+def test_parallel_and_serial_builds_give_the_same_bytes(workspace, run, tmp_path):
+    root = workspace()
+    run("build", "-f", "pdf", "-j", "1", "--out", tmp_path / "one", "-C", root)
+    run("build", "-f", "pdf", "-j", "2", "--out", tmp_path / "two", "-C", root)
+    for name in ("ada", "hoa"):
+        one = (tmp_path / f"one/free-expression/appeal/{name}.pdf").read_bytes()
+        assert one == (tmp_path / f"two/free-expression/appeal/{name}.pdf").read_bytes()
+
+
+def test_unchanged_pdfs_are_skipped_and_a_layout_change_rebuilds_them(workspace, run):
+    root = workspace()
+    assert "Built 2" in run("build", "-f", "pdf", "-C", root).stdout
+    assert "Built 0, unchanged 2" in run("build", "-f", "pdf", "-C", root).stdout
+    (root / "templates/letter.css").write_text("body { color: #222; }\n", "utf-8")
+    dry = run("build", "-f", "pdf", "--dry-run", "-C", root)
+    assert "rebuild (layout changed)" in dry.stdout
+    assert "Built 2, unchanged 0" in run("build", "-f", "pdf", "-C", root).stdout
+
+
+LONG = "{% for i in range(400) %}Paragraph {{ i }} of a very long letter.\n\n{% endfor %}Yours,\n"
+
+
+def test_a_letter_over_the_page_limit_fails_alone(workspace, run, monkeypatch):
+    monkeypatch.setenv("LETTERS_PAGE_LIMIT", "3")
+    template = "{% if recipient.id == 'ada' %}" + LONG + "{% else %}Short.\n\nBye,\n{% endif %}"
+    root = workspace(**{"templates/appeal.md.j2": template})
+    result = run("build", "-f", "pdf", "-j", "1", "-C", root)
+    assert result.exit_code == 1
+    assert "free-expression/appeal/ada: the letter has" in result.stderr
+    assert "more than the limit of 3" in result.stderr
+    assert "LETTERS_PAGE_LIMIT" in result.stderr
+    out = root / "out/free-expression"
+    assert files_under(out) == {"appeal/hoa.pdf", "manifest.json", "failures.json"}
+    failures = json.loads((out / "failures.json").read_text())["failures"]
+    assert [(f["recipient"], f["format"]) for f in failures] == [("ada", "pdf")]
+    assert failures[0]["file"].endswith("appeal.md.j2")
+
+
+def test_fail_fast_stops_at_the_first_failure(workspace, run, monkeypatch):
+    monkeypatch.setenv("LETTERS_PAGE_LIMIT", "3")
+    root = workspace(**{"templates/appeal.md.j2": LONG})
+    result = run("build", "-f", "pdf", "-j", "1", "--fail-fast", "-C", root)
+    assert result.exit_code == 1
+    assert "stopped at the first failure" in result.stdout
+    assert (
+        len(json.loads((root / "out/free-expression/failures.json").read_text())["failures"]) == 1
+    )
+
+
+@pytest.fixture
+def listener():
+    """A TCP server on 127.0.0.1 that counts the connections it receives."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    accepted: list[object] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(connection)
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_hostile_workspace_opens_no_connection_and_reports_refused_urls(workspace, run, listener):
+    port, accepted = listener
+    url = f"http://127.0.0.1:{port}/x.png"
+    recipients = RECIPIENTS.replace("name: Ada Lovelace", f'name: "<img src={url}> Ada"')
+    css = (
+        "@import url(../../outside.css);\n"
+        f"body {{ background: url({url}); }}\n"
+        "html { background: url(file:///etc/hostname); }\n"
+    )
+    root = workspace(**{"recipients.yaml": recipients, "templates/letter.css": css})
+    (root.parent / "outside.css").write_text("body { color: red; }\n", "utf-8")
+    result = run("build", "-f", "pdf", "-j", "1", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    assert accepted == []
+    assert f"refused to fetch {url}" in result.stderr
+    assert "file:///etc/hostname" in result.stderr
+    assert "outside.css" in result.stderr
+    first_page = texts(root / "out/free-expression/appeal/ada.pdf")[0]
+    assert f"<img src={url}> Ada" in first_page
+
+
+def _campaign(root: Path, count: int) -> Path:
+    people = "".join(
+        f"  - id: person-{i:03d}\n    name: Person {i}\n    address: [Street {i}, Town]\n"
+        for i in range(count)
+    )
+    (root / "templates").mkdir(parents=True)
+    (root / "cases").mkdir()
+    (root / "recipients.yaml").write_text("recipients:\n" + people, "utf-8")
+    (root / "cases/big.yaml").write_text(CASE.replace("free-expression", "big"), "utf-8")
+    body = "{{ recipient.salutation }}\n\n" + "A paragraph of the appeal. " * 60 + "\n\nYours,\n"
+    (root / "templates/appeal.md.j2").write_text(body, "utf-8")
+    return root
+
+
+def _start_build(root: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from cli import main; main()",
+            "build",
+            "-f",
+            "pdf",
+            "-j",
+            "2",
+            "-C",
+            str(root),
+        ],
+        cwd=Path(__file__).parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_pdfs(root: Path, count: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while len(list(root.glob("out/big/appeal/*.pdf"))) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def _all_pdfs_whole(root: Path) -> None:
+    for path in root.glob("out/big/appeal/*.pdf"):
+        assert len(PdfReader(path).pages) >= 1
+    assert not list(root.glob("out/**/.*.tmp"))
+
+
+def test_a_build_killed_with_sigkill_resumes_with_only_the_rest(tmp_path, run):
+    root = _campaign(tmp_path / "ws", 40)
+    process = _start_build(root)
+    _wait_for_pdfs(root, 5, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = len(list(root.glob("out/big/appeal/*.pdf")))
+    assert done_before < 40
+    result = run("build", "-f", "pdf", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    built = int(result.stdout.split("Built ")[1].split(",")[0])
+    assert built <= 40 - done_before + 2  # at most the letters in flight at the kill are redone
+    _all_pdfs_whole(root)
+    assert len(list(root.glob("out/big/appeal/*.pdf"))) == 40
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_far_it_got(tmp_path):
+    root = _campaign(tmp_path / "ws", 40)
+    process = _start_build(root)
+    _wait_for_pdfs(root, 3, process)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Interrupted after" in stderr and "the next build does only the rest" in stderr
+    assert "Traceback" not in stderr
+    _all_pdfs_whole(root)
+
+
+def test_shards_merge_into_the_same_print_file_as_one_build(tmp_path, run):
+    root = _campaign(tmp_path / "ws", 12)
+    for shard in ("1/3", "2/3", "3/3"):
+        result = run(
+            "build", "-f", "pdf", "--shard", shard, "--out", tmp_path / "shared", "-C", root
+        )
+        assert result.exit_code == 0, result.stderr
+    manifests = sorted(p.name for p in (tmp_path / "shared/big").glob("manifest*.json"))
+    assert manifests == ["manifest.1-of-3.json", "manifest.2-of-3.json", "manifest.3-of-3.json"]
+    assert run("merge-print", "--out", tmp_path / "shared", "-C", root).exit_code == 0
+    run("build", "-f", "pdf", "--print", "--out", tmp_path / "single", "-C", root)
+    assert texts(tmp_path / "shared/big/print.pdf") == texts(tmp_path / "single/big/print.pdf")
+
+
+def test_merge_print_says_which_letters_are_missing(tmp_path, run):
+    root = _campaign(tmp_path / "ws", 6)
+    run("build", "-f", "pdf", "--shard", "1/2", "-C", root)
+    result = run("merge-print", "-C", root)
+    assert result.exit_code == 2
+    assert "have no PDF yet" in result.stderr
