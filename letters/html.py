@@ -10,7 +10,6 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import jinja2
@@ -20,6 +19,7 @@ from markupsafe import Markup
 
 from letters.errors import LettersError
 from letters.letter import Letter
+from letters.template_lines import template_line
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 FONTS_CSS = ASSETS_DIR / "fonts" / "fonts.css"
@@ -115,7 +115,7 @@ def letter_page(letter: Letter, workspace: Path) -> str:
         raise LettersError(
             f"the letter layout could not be rendered: {error}",
             file=layout.template,
-            line=_template_line(error.__traceback__, layout.template),
+            line=template_line(error, layout.template),
             hint="compare it with the default letters/assets/letter.html.j2",
         ) from error
 
@@ -176,14 +176,3 @@ def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-
-
-def _template_line(trace: TracebackType | None, template: Path) -> int:
-    """The line of `template` where rendering failed (Jinja maps frames to template lines)."""
-    line = 0
-    name = str(template.resolve())
-    while trace is not None:
-        if trace.tb_frame.f_code.co_filename == name:
-            line = trace.tb_lineno
-        trace = trace.tb_next
-    return line

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from letters.language import LanguagePack, language_pack
 from letters.letter import Letter, SenderBlock
 from letters.limits import LimitExceeded, Limits, guarded
 from letters.schema import Case, Recipient, Sender
+from letters.template_lines import template_line
 from letters.workspace import CaseFile, TemplateFile, Workspace, split_front_matter, suggest
 
 LANGUAGE_KEY = "_letters_language"
@@ -306,15 +306,35 @@ def sender_block(sender: Sender, root: Path) -> SenderBlock:
     )
 
 
-def _template_line(exc: BaseException, filename: Path) -> int:
-    """The line in `filename` where Jinja was when `exc` happened (0 when unknown)."""
-    lineno = getattr(exc, "lineno", None)
-    if isinstance(exc, jinja2.TemplateSyntaxError) and lineno:
-        return int(lineno)
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename and Path(frame.filename).name == filename.name and frame.lineno:
-            return frame.lineno
-    return 0
+# What each kind of template failure means to a campaigner, and what to do about it.
+_EXPLANATIONS: list[tuple[type[BaseException], str, str]] = [
+    (
+        jinja2.TemplateSyntaxError,
+        "template syntax error in {part}: {detail}",
+        "check the {{ }} and {% %} tags around this line",
+    ),
+    (
+        jinja2.UndefinedError,
+        "undefined variable in {part}: {detail}",
+        "use a field that exists in the data, or add it to the YAML "
+        "(free fields go under recipient `fields:` or case `facts:`)",
+    ),
+    (
+        SecurityError,
+        "the {part} tried something templates may not do: {detail}",
+        "templates can read the letter's data but cannot reach Python internals",
+    ),
+    (
+        jinja2.TemplateNotFound,
+        "{part} includes {name!r}, which is not in templates/",
+        "includes and imports must name a file inside the workspace's templates/",
+    ),
+    (
+        RecursionError,
+        "the {part} ran out of resources (RecursionError)",
+        "look for a macro that calls itself",
+    ),
+]
 
 
 def template_error(
@@ -323,53 +343,24 @@ def template_error(
     """Turn anything a template raised into a LettersError at the template's line."""
     if isinstance(exc, LettersError):
         return exc
-    found = _template_line(exc, path)
+    found = template_line(exc, path)
     if part == "template" and found:
         line = found
     file = path
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename and part == "template":
         file = Path(exc.filename)
-    if isinstance(exc, jinja2.TemplateSyntaxError):
-        return LettersError(
-            f"template syntax error in {part}: {exc.message}",
-            file,
-            line,
-            hint="check the {{ }} and {% %} tags around this line",
-        )
-    if isinstance(exc, jinja2.UndefinedError):
-        return LettersError(
-            f"undefined variable in {part}: {exc.message}",
-            file,
-            line,
-            hint="use a field that exists in the data, or add it to the YAML "
-            "(free fields go under recipient `fields:` or case `facts:`)",
-        )
-    if isinstance(exc, SecurityError):
-        return LettersError(
-            f"the {part} tried something templates may not do: {exc}",
-            file,
-            line,
-            hint="templates can read the letter's data but cannot reach Python internals",
-        )
-    if isinstance(exc, jinja2.TemplateNotFound):
-        return LettersError(
-            f"{part} includes {exc.name!r}, which is not in templates/",
-            file,
-            line,
-            hint="includes and imports must name a file inside the workspace's templates/",
-        )
     if isinstance(exc, LimitExceeded):
         return LettersError(f"{part}: {exc}", file, line, hint=exc.hint)
     if isinstance(exc, MemoryError):
         exceeded = (limits or Limits.from_env()).too_big(f"the {part}")
         return LettersError(str(exceeded), file, line, hint=exceeded.hint)
-    if isinstance(exc, RecursionError):
-        return LettersError(
-            f"the {part} ran out of resources ({type(exc).__name__})",
-            file,
-            line,
-            hint="look for a macro that calls itself or an expression that builds a huge value",
-        )
+    for kind, message, hint in _EXPLANATIONS:
+        if isinstance(exc, kind):
+            detail = getattr(exc, "message", None) or str(exc)
+            name = getattr(exc, "name", "")
+            return LettersError(
+                message.format(part=part, detail=detail, name=name), file, line, hint=hint
+            )
     return LettersError(
         f"error while rendering the {part}: {type(exc).__name__}: {exc}",
         file,

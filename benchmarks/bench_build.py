@@ -1,0 +1,206 @@
+"""Time `letters build` against a plain WeasyPrint loop, in the same run, on this machine.
+
+    python benchmarks/bench_build.py            # 120 letters of three pages
+    python benchmarks/bench_build.py --n 300 --memory
+
+Prints the machine's cores, then each figure and the ratios the README quotes:
+full build vs a one-process `weasyprint.HTML(...).write_pdf()` loop over the same HTML
+(both from an empty out/), a rebuild with nothing changed vs the full build, what one
+edited recipient rebuilds, and with --memory the peak RSS of --print at N and 4N letters
+that each carry a 1 MB image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+PARAGRAPH = (
+    "The draft law gives the authorities sweeping powers over what people may say online "
+    "and obliges companies to hand over their users' data on request, without any "
+    "independent oversight of how that data is then used. "
+)
+TEMPLATE = (
+    "---\nsubject: \"An appeal to {{ recipient.name }}\"\n---\n{{ recipient.salutation }}\n\n"
+    + "\n\n".join(f"{i}. {PARAGRAPH * 3}" if i % 4 == 0 else PARAGRAPH * 3 for i in range(1, 13))
+    + "\n\nYours sincerely,\n"
+)
+CASE = """\
+title: Benchmark campaign
+date: 2026-03-14
+reference: BENCH/1
+sender:
+  name: Sam Sender
+  title: Director
+  organisation: Open Net Watch
+  address: [1 Example Street, London]
+{logo}letters:
+  - template: appeal
+    to: [all]
+"""
+
+
+def machine() -> str:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model, siblings, physical = "", set(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = (part.strip() for part in line.partition(":"))
+            if key == "model name":
+                model = value
+            elif key == "core id":
+                physical.add(value)
+            elif key == "physical id":
+                siblings.add(value)
+    except OSError:
+        pass
+    return (
+        f"{platform.machine()}, {cores} usable cores ({len(physical) or '?'} physical core ids, "
+        f"{len(siblings) or '?'} sockets), {model or platform.processor()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def write_png(path: Path, size: int) -> None:
+    """A PNG of random noise, so it does not compress below `size` bytes."""
+    side = int((size / 3) ** 0.5) + 1
+    rows = b"".join(b"\x00" + random.randbytes(side * 3) for _ in range(side))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = side.to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+    png += chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b"")
+    path.write_bytes(png)
+
+
+def workspace(root: Path, count: int, image: bool) -> Path:
+    (root / "templates").mkdir(parents=True)
+    (root / "cases").mkdir()
+    people = "".join(
+        f"  - id: person-{i:05d}\n    name: Person Number {i}\n    honorific: Dr\n"
+        f"    organisation: Organisation {i}\n    address: [{i} Long Street, Town {i % 50}]\n"
+        for i in range(count)
+    )
+    (root / "recipients.yaml").write_text("recipients:\n" + people, "utf-8")
+    logo = ""
+    if image:
+        write_png(root / "logo.png", 1024 * 1024)
+        logo = "  logo: logo.png\n"
+    (root / "cases/bench.yaml").write_text(CASE.format(logo=logo), "utf-8")
+    (root / "templates/appeal.md.j2").write_text(TEMPLATE, "utf-8")
+    return root
+
+
+def letters(root: Path, *args: str) -> tuple[float, str]:
+    """Run the CLI; return its wall time and its summary line."""
+    started = time.perf_counter()
+    output = subprocess.run(
+        [sys.executable, "-c", "from cli import main; main()", *args, "-C", str(root)],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    lines = output.strip().splitlines()
+    return time.perf_counter() - started, lines[-1] if lines else ""
+
+
+PLAIN_LOOP = """
+import sys, pathlib, weasyprint
+source, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for page in sorted(source.glob('*.html')):
+    weasyprint.HTML(filename=str(page)).write_pdf(target / (page.stem + '.pdf'))
+"""
+
+
+def plain_loop(html_dir: Path, target: Path) -> float:
+    target.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PLAIN_LOOP, str(html_dir), str(target)], check=True)
+    return time.perf_counter() - started
+
+
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_rss_mb(root: Path, *args: str) -> float:
+    command = [sys.executable, "-c", "from cli import main; main()", *args, "-C", str(root)]
+    output = subprocess.run(
+        [sys.executable, "-c", PEAK, *command],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(output.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=120, help="letters (default 120)")
+    parser.add_argument("--memory", action="store_true", help="also measure --print memory")
+    options = parser.parse_args()
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as scratch:
+        root = workspace(Path(scratch) / "ws", options.n, image=False)
+        letters(root, "build", "--format", "html", "-q")
+        html_dir = root / "out/bench/appeal"
+        pages = len(__import__("pypdf").PdfReader(_one_pdf(root, html_dir)).pages)
+        print(f"letters: {options.n}, {pages} pages each")
+
+        loop = plain_loop(html_dir, Path(scratch) / "loop")
+        shutil.rmtree(root / "out")
+        full, _ = letters(root, "build", "--format", "pdf", "-q")
+        unchanged, _ = letters(root, "build", "--format", "pdf", "-q")
+        recipients = root / "recipients.yaml"
+        recipients.write_text(recipients.read_text().replace("Person Number 7\n", "Person Seven\n"))
+        one_edit, summary = letters(root, "build", "--format", "pdf")
+        print(f"plain WeasyPrint loop, 1 process:   {loop:7.2f} s")
+        print(f"letters build --format pdf (full):  {full:7.2f} s   speed-up {loop / full:.2f}x")
+        print(
+            f"rebuild, nothing changed:           {unchanged:7.2f} s   "
+            f"{unchanged / full:.1%} of the full build"
+        )
+        print(f"rebuild after editing 1 recipient:  {one_edit:7.2f} s   ({summary})")
+
+    if options.memory:
+        for count in (options.n, options.n * 4):
+            with tempfile.TemporaryDirectory() as scratch:
+                root = workspace(Path(scratch) / "ws", count, image=True)
+                build_peak = peak_rss_mb(root, "build", "--format", "pdf", "--print", "-q")
+                merge_peak = peak_rss_mb(root, "merge-print")
+                size = (root / "out/bench/print.pdf").stat().st_size / 2**20
+                print(
+                    f"--print with {count:5d} letters of 1 MB: peak RSS build "
+                    f"{build_peak:6.0f} MB, merge-print alone {merge_peak:6.0f} MB "
+                    f"(print.pdf {size:,.0f} MB)"
+                )
+
+
+def _one_pdf(root: Path, html_dir: Path) -> Path:
+    sample = Path(root / "sample.pdf")
+    import weasyprint
+
+    weasyprint.HTML(filename=str(next(iter(sorted(html_dir.glob("*.html")))))).write_pdf(sample)
+    return sample
+
+
+if __name__ == "__main__":
+    main()
