@@ -30,7 +30,7 @@ PARAGRAPH = (
     "independent oversight of how that data is then used. "
 )
 TEMPLATE = (
-    "---\nsubject: \"An appeal to {{ recipient.name }}\"\n---\n{{ recipient.salutation }}\n\n"
+    '---\nsubject: "An appeal to {{ recipient.name }}"\n---\n{{ recipient.salutation }}\n\n'
     + "\n\n".join(f"{i}. {PARAGRAPH * 3}" if i % 4 == 0 else PARAGRAPH * 3 for i in range(1, 13))
     + "\n\nYours sincerely,\n"
 )
