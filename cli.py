@@ -72,8 +72,9 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main_options(
+    context: typer.Context,
     project: Annotated[
         Path, typer.Option("-C", "--project", help="Campaign folder (default: current directory).")
     ] = Path("."),
@@ -82,6 +83,9 @@ def main_options(
     if version:
         out.print(f"letters {__version__}")
         raise typer.Exit(0)
+    if context.invoked_subcommand is None:
+        out.print(context.get_help())
+        raise typer.Exit(EXIT_INPUT)
     State.project = project
 
 

@@ -196,3 +196,12 @@ def test_exact_markdown_output(workspace, run):
         "Yours sincerely,\n\n"
         "Sam Sender  \nDirector  \nOpen Net Watch\n"
     )
+
+
+def test_version_and_help(run):
+    from letters import __version__
+
+    assert run("--version").stdout.strip() == f"letters {__version__}"
+    bare = run()
+    assert bare.exit_code == 2
+    assert "build" in bare.stdout and "preview" in bare.stdout
