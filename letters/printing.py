@@ -1,19 +1,26 @@
 """One print file per case (and paper size): every letter, each starting on a new sheet.
 
-pikepdf (qpdf) copies page data lazily from the source files at save time, so memory does
-not grow with the whole campaign; letters are merged in chunks so that only a bounded
-number of files is open at once.
+The print file is written as a stream: each letter's PDF is opened (with pikepdf, which
+parses PDFs robustly), its pages and everything they use are written out at once with new
+object numbers, and the letter is closed before the next one is opened. Only the object
+offsets and the page list stay in memory, so a campaign of thousands of letters prints in
+the memory of one letter. (Copying pages between pikepdf documents would keep every copied
+page in memory until the end.)
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import pikepdf
 
-CHUNK = 200
+# Attributes a page may inherit from its page tree; a copied page must carry them itself.
+INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 
 
 def print_file_names(papers: list[str]) -> dict[str, str]:
@@ -42,35 +49,178 @@ def write_print_files(case_dir: Path, letters: list[tuple[str, Path]], duplex: b
 
 def merge_pdfs(sources: list[Path], target: Path, duplex: bool) -> None:
     """Concatenate PDFs into `target` atomically; with `duplex`, pad each to an even count."""
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".print-") as scratch:
-        parts = []
-        for start in range(0, len(sources), CHUNK):
-            part = Path(scratch) / f"part-{start // CHUNK:05d}.pdf"
-            _concatenate(sources[start : start + CHUNK], part, duplex)
-            parts.append(part)
-        while len(parts) > 1:
-            merged = []
-            for start in range(0, len(parts), CHUNK):
-                part = Path(scratch) / f"merge-{len(parts)}-{start // CHUNK:05d}.pdf"
-                _concatenate(parts[start : start + CHUNK], part, duplex=False)
-                merged.append(part)
-            parts = merged
-        os.replace(parts[0], target)
-
-
-def _concatenate(sources: list[Path], target: Path, duplex: bool) -> None:
-    output = pikepdf.Pdf.new()
-    opened = []
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
     try:
-        for source in sources:
-            pdf = pikepdf.Pdf.open(source)
-            opened.append(pdf)
-            output.pages.extend(pdf.pages)
-            if duplex and len(pdf.pages) % 2:
-                box = pdf.pages[-1].mediabox
-                output.add_blank_page(page_size=(float(box[2]), float(box[3])))
-        output.save(target, deterministic_id=True)
-    finally:
-        output.close()
-        for pdf in opened:
-            pdf.close()
+        with os.fdopen(handle, "wb") as stream:
+            writer = _StreamingWriter(stream)
+            for source in sources:
+                writer.add_document(source, duplex)
+            writer.finish()
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class _StreamingWriter:
+    CATALOG = 1
+    PAGES = 2
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.offsets: dict[int, int] = {}
+        self.pages: list[int] = []
+        self.next_number = 3
+        self.stream.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+    def allocate(self) -> int:
+        number = self.next_number
+        self.next_number += 1
+        return number
+
+    def write_object(self, number: int, body: bytes, data: bytes | None = None) -> None:
+        self.offsets[number] = self.stream.tell()
+        self.stream.write(b"%d 0 obj\n" % number + body)
+        if data is not None:
+            self.stream.write(b"\nstream\n" + data + b"\nendstream")
+        self.stream.write(b"\nendobj\n")
+
+    def add_document(self, source: Path, duplex: bool) -> None:
+        with pikepdf.Pdf.open(source) as pdf:
+            numbers: dict[tuple[int, int], int] = {}
+            pending: list[pikepdf.Object] = []
+
+            def reference(obj: pikepdf.Object) -> int:
+                key = obj.objgen
+                if key not in numbers:
+                    numbers[key] = self.allocate()
+                    pending.append(obj)
+                return numbers[key]
+
+            page_objects = [page.obj for page in pdf.pages]
+            page_keys = {page.objgen for page in page_objects}
+            for page in page_objects:
+                number = reference(page)
+                self.pages.append(number)
+            while pending:
+                obj = pending.pop()
+                number = numbers[obj.objgen]
+                if obj.objgen in page_keys:
+                    self.write_object(number, self._page_dictionary(obj, reference))
+                elif isinstance(obj, pikepdf.Stream):
+                    data = obj.read_raw_bytes()
+                    entries = dict(obj.stream_dict.items())
+                    entries["/Length"] = len(data)
+                    self.write_object(number, _dictionary(entries, reference), data)
+                else:
+                    self.write_object(number, _serialise(obj, reference, top=True))
+            if duplex and len(page_objects) % 2:
+                box = [float(value) for value in page_objects[-1].MediaBox]
+                self.add_blank_page(box)
+
+    def _page_dictionary(self, page: pikepdf.Object, reference: Any) -> bytes:
+        entries = {key: value for key, value in page.items() if key != "/Parent"}
+        for key in INHERITED:
+            if key not in entries:
+                inherited = _inherited(page, key)
+                if inherited is not None:
+                    entries[key] = inherited
+        entries["/Parent"] = _Reference(self.PAGES)
+        return _dictionary(entries, reference)
+
+    def add_blank_page(self, media_box: list[float]) -> None:
+        number = self.allocate()
+        box = " ".join(_number(value) for value in media_box).encode()
+        body = b"<< /Type /Page /Parent %d 0 R /MediaBox [%s] /Resources << >> >>" % (
+            self.PAGES,
+            box,
+        )
+        self.write_object(number, body)
+        self.pages.append(number)
+
+    def finish(self) -> None:
+        kids = b" ".join(b"%d 0 R" % number for number in self.pages)
+        self.write_object(
+            self.PAGES, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (len(self.pages), kids)
+        )
+        self.write_object(self.CATALOG, b"<< /Type /Catalog /Pages %d 0 R >>" % self.PAGES)
+        xref_offset = self.stream.tell()
+        size = self.next_number
+        lines = [b"xref\n0 %d\n" % size, b"0000000000 65535 f \n"]
+        for number in range(1, size):
+            offset = self.offsets.get(number)
+            lines.append(
+                b"%010d 00000 n \n" % offset if offset is not None else b"0000000000 00000 f \n"
+            )
+        self.stream.write(b"".join(lines))
+        self.stream.write(
+            b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+            % (size, self.CATALOG, xref_offset)
+        )
+
+
+class _Reference:
+    """A reference to an object of the output file (the page tree)."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+def _inherited(page: pikepdf.Object, key: str) -> pikepdf.Object | None:
+    node = page.get("/Parent")
+    seen = 0
+    while node is not None and seen < 64:  # a page tree is shallow; a loop would be corrupt
+        if key in node:
+            return node[key]
+        node = node.get("/Parent")
+        seen += 1
+    return None
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = format(Decimal(str(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _dictionary(entries: dict[str, Any], reference: Any) -> bytes:
+    parts = [b"<<"]
+    for key, value in entries.items():
+        parts.append(pikepdf.Name(key).unparse())
+        parts.append(_serialise(value, reference))
+    parts.append(b">>")
+    return b" ".join(parts)
+
+
+def _serialise(value: Any, reference: Any, top: bool = False) -> bytes:
+    """PDF syntax for a value, with indirect objects written as references to new numbers."""
+    if isinstance(value, _Reference):
+        return b"%d 0 R" % value.number
+    if isinstance(value, pikepdf.Object) and value.is_indirect and not top:
+        return b"%d 0 R" % reference(value)
+    if value is None:
+        return b"null"
+    if isinstance(value, bool | int | float | Decimal):
+        return _number(value).encode()
+    if isinstance(value, pikepdf.Dictionary):
+        return _dictionary(dict(value.items()), reference)
+    if isinstance(value, pikepdf.Array):
+        return b"[" + b" ".join(_serialise(item, reference) for item in _items(value)) + b"]"
+    if isinstance(value, pikepdf.Object):
+        # Names, strings and operators: qpdf writes their exact PDF syntax.
+        return value.unparse()
+    if isinstance(value, str):
+        return pikepdf.String(value).unparse()
+    raise TypeError(f"cannot write {type(value).__name__} into a PDF")
+
+
+def _items(array: pikepdf.Array) -> Iterator[Any]:
+    for index in range(len(array)):
+        yield array[index]

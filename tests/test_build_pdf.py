@@ -269,3 +269,29 @@ def test_merge_print_says_which_letters_are_missing(tmp_path, run):
     result = run("merge-print", "-C", root)
     assert result.exit_code == 2
     assert "have no PDF yet" in result.stderr
+
+
+def test_print_file_keeps_each_letters_images_fonts_and_sizes(workspace, run):
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    pixels = zlib.compress(b"".join(b"\x00" + b"\xc0\x20\x20" * 8 for _ in range(8)))
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", (8).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0]))
+    png += chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    case = CASE.replace("  name: Sam Sender\n", "  name: Sam Sender\n  logo: logo.png\n")
+    root = workspace(**{"recipients.yaml": MIXED, "cases/free-expression.yaml": case})
+    (root / "logo.png").write_bytes(png)
+    result = run("build", "-f", "pdf", "--print", "--duplex", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    out = root / "out/free-expression"
+    for name, expected in (("print-letter.pdf", LETTER), ("print-a4.pdf", A4)):
+        reader = PdfReader(out / name)
+        assert [size(page) for page in reader.pages] == [expected, expected]
+        assert len(reader.pages[0].images) == 1
+        assert reader.pages[1].extract_text().strip() == ""
+        fonts = reader.pages[0]["/Resources"]["/Font"].values()
+        assert any("NotoSerif" in str(font.get_object()["/BaseFont"]) for font in fonts)
+    assert "Nguyễn Thị Hoa" in PdfReader(out / "print-a4.pdf").pages[0].extract_text()
