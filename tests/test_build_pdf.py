@@ -293,5 +293,5 @@ def test_print_file_keeps_each_letters_images_fonts_and_sizes(workspace, run):
         assert len(reader.pages[0].images) == 1
         assert reader.pages[1].extract_text().strip() == ""
         fonts = reader.pages[0]["/Resources"]["/Font"].values()
-        assert any("NotoSerif" in str(font.get_object()["/BaseFont"]) for font in fonts)
+        assert any("Noto-Serif" in str(font.get_object()["/BaseFont"]) for font in fonts)
     assert "Nguyễn Thị Hoa" in PdfReader(out / "print-a4.pdf").pages[0].extract_text()
