@@ -411,7 +411,7 @@ def preview(
     from rich.markdown import Markdown
     from rich.panel import Panel
 
-    out.print(Panel(Markdown(text), width=min(out.width, 88)))
+    out.print(Panel(Markdown(text), width=min(out.width, 88)), soft_wrap=False)
 
 
 @app.command("merge-print")

@@ -117,7 +117,8 @@ def _address_problem(workspace: Workspace, recipient: Recipient, paper: str) -> 
     fields = [("name",), ("title",), ("organisation",)] + [
         ("address", i) for i in range(len(recipient.address))
     ]
-    values = [recipient.name, recipient.title, recipient.organisation, *recipient.address]
+    name_line = " ".join(part for part in (recipient.honorific, recipient.name) if part)
+    values = [name_line, recipient.title, recipient.organisation, *recipient.address]
     for path, value in zip(fields, values, strict=True):
         if len(value) > MAX_ADDRESS_LINE_CHARS:
             file, line, column = workspace.recipient_line(recipient.id, *path)
