@@ -1,26 +1,49 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files so that a reader never sees half of one, and reading text files."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+from letters.errors import LettersError
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it into place."""
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A stream to a temporary file beside `path`, renamed into place if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    with atomic_file(path) as stream:
+        stream.write(data)
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file, or a LettersError that says how to fix it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise LettersError(
+            f"file is not valid UTF-8 (byte {exc.start})", path, hint="save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise LettersError(f"cannot read file: {exc.strerror}", path) from None
 
 
 def sha256_bytes(data: bytes) -> str:

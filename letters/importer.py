@@ -71,7 +71,7 @@ from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from letters.errors import LettersError, LettersErrors
-from letters.fileio import write_atomic
+from letters.fileio import read_text, write_atomic
 from letters.schema import Recipient
 from letters.workspace import RECIPIENTS_FILE, max_yaml_bytes, suggest
 from letters.yamlio import Located, parse_yaml
@@ -730,12 +730,7 @@ def _explain(
 def _load_existing(path: Path) -> _Existing:
     text = ""
     if path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise LettersError("file is not valid UTF-8", path, hint="save it as UTF-8") from None
-        except OSError as exc:
-            raise LettersError(f"cannot read file: {exc.strerror}", path) from None
+        text = read_text(path)
     located = parse_yaml(text, path, max_yaml_bytes()) if text.strip() else None
     if located is not None:
         data = located.data

@@ -10,14 +10,14 @@ page in memory until the end.)
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pikepdf
+
+from letters.fileio import atomic_file
 
 # Attributes a page may inherit from its page tree; a copied page must carry them itself.
 INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
@@ -49,21 +49,11 @@ def write_print_files(case_dir: Path, letters: list[tuple[str, Path]], duplex: b
 
 def merge_pdfs(sources: list[Path], target: Path, duplex: bool) -> None:
     """Concatenate PDFs into `target` atomically; with `duplex`, pad each to an even count."""
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            writer = _StreamingWriter(stream)
-            for source in sources:
-                writer.add_document(source, duplex)
-            writer.finish()
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(target) as stream:
+        writer = _StreamingWriter(stream)
+        for source in sources:
+            writer.add_document(source, duplex)
+        writer.finish()
 
 
 class _StreamingWriter:

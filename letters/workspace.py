@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from letters.errors import LettersError
+from letters.fileio import read_text
 from letters.schema import LANGUAGE_TAG, SLUG, Case, FrontMatter, Recipient
 from letters.yamlio import MAX_YAML_BYTES, Located, load_yaml, parse_yaml
 
@@ -379,10 +380,7 @@ def split_front_matter(text: str) -> tuple[str, str]:
 
 
 def read_template(path: Path, name: str, variant: str) -> TemplateFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise LettersError("template is not valid UTF-8", path, hint="save it as UTF-8") from None
+    text = read_text(path)
     front, _ = split_front_matter(text)
     if text.startswith("---") and not front:
         raise LettersError(

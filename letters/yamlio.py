@@ -18,6 +18,7 @@ from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from letters.errors import LettersError
+from letters.fileio import read_text
 
 MAX_YAML_BYTES = 10 * 1024 * 1024
 _NULL_WORDS = {"", "~", "null", "Null", "NULL"}
@@ -195,11 +196,7 @@ def load_yaml(file: Path, max_bytes: int = MAX_YAML_BYTES) -> Located:
                 1,
                 hint="split it, or raise the limit with LETTERS_MAX_YAML_MB",
             )
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise LettersError(
-            f"file is not valid UTF-8 (byte {exc.start})", file, hint="save it as UTF-8"
-        ) from None
     except OSError as exc:
         raise LettersError(f"cannot read file: {exc.strerror}", file) from None
+    text = read_text(file)
     return parse_yaml(text, file, max_bytes)

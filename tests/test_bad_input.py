@@ -215,3 +215,14 @@ def test_sender_images_must_be_files_in_the_workspace(workspace, run, logo, mess
     assert result.exit_code == 2
     assert "cases/free-expression.yaml:6:" in result.stderr
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("name", ["recipients.yaml", "templates/appeal.md.j2"])
+def test_a_file_not_in_utf8_is_named(workspace, run, name):
+    root = workspace()
+    path = root / name
+    path.write_bytes(path.read_text("utf-8").encode("utf-16"))
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert f"{name}: error: file is not valid UTF-8" in result.stderr
+    assert "save it as UTF-8" in result.stderr
