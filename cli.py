@@ -365,6 +365,10 @@ def _print_report(
     for output in report.failed:
         assert output.error is not None
         err.print(f"[red]failed:[/red] {_escape(output.error.describe(root))}")
+    if report.print_skipped:
+        err.print(
+            "[yellow]No print file written[/yellow]: some letters failed; fix them and build again."
+        )
     if quiet:
         return
     for path in report.print_files:

@@ -85,6 +85,7 @@ class BuildReport:
     print_files: list[Path] = field(default_factory=list)
     total: int = 0
     stopped_early: bool = False
+    print_skipped: bool = False
 
     def count(self, status: str) -> int:
         return sum(1 for output in self.outputs if output.status == status)
@@ -207,8 +208,12 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
             keep = {job.key for job in jobs if job.case_id == case_id}
             report.removed.extend(manifest.prune(keep))
             manifest.save()
-    if options.print_file and "pdf" in options.formats and not report.failed:
-        report.print_files.extend(write_case_print_files(out_dir, jobs, options.duplex))
+    if options.print_file and "pdf" in options.formats:
+        if report.failed or report.render_errors:
+            # A print file with letters missing would be posted as if it were complete.
+            report.print_skipped = True
+        else:
+            report.print_files.extend(write_case_print_files(out_dir, jobs, options.duplex))
     return report
 
 

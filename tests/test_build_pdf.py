@@ -100,8 +100,9 @@ def test_a_letter_over_the_page_limit_fails_alone(workspace, run, monkeypatch):
     monkeypatch.setenv("LETTERS_PAGE_LIMIT", "3")
     template = "{% if recipient.id == 'ada' %}" + LONG + "{% else %}Short.\n\nBye,\n{% endif %}"
     root = workspace(**{"templates/appeal.md.j2": template})
-    result = run("build", "-f", "pdf", "-j", "1", "-C", root)
+    result = run("build", "-f", "pdf", "--print", "-j", "1", "-C", root)
     assert result.exit_code == 1
+    assert "No print file written" in result.stderr
     assert "free-expression/appeal/ada: the letter has" in result.stderr
     assert "more than the limit of 3" in result.stderr
     assert "LETTERS_PAGE_LIMIT" in result.stderr
