@@ -250,7 +250,7 @@ def build(
         shard=shard_slice,
     )
     started = time.monotonic()
-    with BuildProgress(out, quiet=quiet or dry_run) as progress:
+    with BuildProgress(out, quiet=quiet or dry_run, root=root) as progress:
         try:
             report = run_build(root, options, progress.update)
         except LettersError as error:
@@ -270,8 +270,9 @@ def build(
 class BuildProgress:
     """A rich progress bar on a terminal, plain lines otherwise, nothing when quiet."""
 
-    def __init__(self, console: Console, quiet: bool) -> None:
+    def __init__(self, console: Console, quiet: bool, root: Path) -> None:
         self.console = console
+        self.root = root
         self.quiet = quiet
         self.done = 0
         self.bar = None
@@ -295,7 +296,8 @@ class BuildProgress:
             return
         if not self.console.is_terminal:
             if result.status != "unchanged":
-                self.console.print(f"[{self.done}/{total}] {result.status}: {result.path}")
+                where = _relative(result.path, self.root)
+                self.console.print(f"[{self.done}/{total}] {result.status}: {where}")
             return
         if self.bar is None:
             from rich.progress import (

@@ -205,3 +205,11 @@ def test_version_and_help(run):
     bare = run()
     assert bare.exit_code == 2
     assert "build" in bare.stdout and "preview" in bare.stdout
+
+
+def test_progress_lines_when_not_a_terminal_and_quiet_prints_nothing(workspace, run):
+    root = workspace()
+    result = run("build", "-C", root)
+    assert "[1/2] built: out/free-expression/appeal/ada.md" in result.stdout
+    quiet = run("build", "--force", "-q", "-C", root)
+    assert quiet.exit_code == 0 and quiet.stdout == ""
