@@ -296,3 +296,20 @@ def test_print_file_keeps_each_letters_images_fonts_and_sizes(workspace, run):
         fonts = reader.pages[0]["/Resources"]["/Font"].values()
         assert any("Noto-Serif" in str(font.get_object()["/BaseFont"]) for font in fonts)
     assert "Nguyễn Thị Hoa" in PdfReader(out / "print-a4.pdf").pages[0].extract_text()
+
+
+@pytest.mark.parametrize(("variant", "marker"), [("pdf/a-3u", b"pdfaid"), ("pdf/ua-1", b"pdfuaid")])
+def test_pdf_variants_from_the_command_line(workspace, run, variant, marker):
+    root = workspace()
+    result = run("build", "-f", "pdf", "--pdf-variant", variant, "--to", "ada", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    reader = PdfReader(root / "out/free-expression/appeal/ada.pdf")
+    metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert marker in metadata
+    assert "We write about" in reader.pages[0].extract_text()
+
+
+def test_unknown_pdf_variant_is_a_usage_error(workspace, run):
+    result = run("build", "-f", "pdf", "--pdf-variant", "pdf/x", "-C", workspace())
+    assert result.exit_code == 2
+    assert "--pdf-variant 'pdf/x' is not one of: pdf/a-3u, pdf/ua-1" in result.stderr
