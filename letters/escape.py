@@ -8,6 +8,8 @@ from typing import Any
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _INLINE = re.compile(r"([\\`*_\[\]])")
 # Markers that open a block when they start a line: headings, quotes, list items, rules.
+# `~~~` opens a code fence and `===` under a line makes it a heading.
+_ENTITY_AT_START = {"~": "&#126;", "=": "&#61;"}
 _LEADING_MARKER = re.compile(r"^(#|[-+](?=\s|[-+\s]*$)|\d+(?=[.)](?:\s|$)))")
 
 
@@ -28,6 +30,9 @@ def escape_markdown(value: Any) -> MarkdownText:
     text = _CONTROL.sub(" ", "" if value is None else str(value)).strip()
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _INLINE.sub(r"\\\1", text)
+    if text[:1] in _ENTITY_AT_START:
+        # Python-Markdown has no backslash escape for these; an entity works everywhere.
+        text = _ENTITY_AT_START[text[0]] + text[1:]
     match = _LEADING_MARKER.match(text)
     if match:
         marker = match.group(1)

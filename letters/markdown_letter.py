@@ -22,7 +22,11 @@ def letter_markdown(letter: Letter) -> str:
         if letter.reference
         else ""
     )
-    subject = f"**{escape_markdown(labels.subject)}: {escape_markdown(letter.subject)}**"
+    subject = (
+        f"**{escape_markdown(labels.subject)}: {escape_markdown(letter.subject)}**"
+        if letter.subject.strip()
+        else ""
+    )
     parts = [
         letterhead,
         escape_markdown(letter.date_text),

@@ -19,21 +19,25 @@ from letters.language import LanguagePack, language_pack
 from letters.letter import Letter, SenderBlock
 from letters.limits import LimitExceeded, Limits, guarded
 from letters.schema import Case, Recipient, Sender
-from letters.template_lines import template_line
+from letters.template_lines import innermost_template, template_line
 from letters.workspace import CaseFile, TemplateFile, Workspace, split_front_matter, suggest
 
 LANGUAGE_KEY = "_letters_language"
 
 
 class Record(dict[str, Any]):
-    """A mapping the template reads with dots; knows its own name for error messages."""
+    """A mapping the template reads with dots; knows its own name for error messages.
 
-    label: str = "value"
+    In templates a dot reaches only the data (see _GuardedSandbox.getattr): a field named
+    `items` or `label` is the field, never a method or attribute of this class.
+    """
+
+    record_name: str = "value"
 
 
-def record(data: dict[str, Any], label: str) -> Record:
-    result = Record({key: _plain(value, f"{label}.{key}") for key, value in data.items()})
-    result.label = label
+def record(data: dict[str, Any], name: str) -> Record:
+    result = Record({key: _plain(value, f"{name}.{key}") for key, value in data.items()})
+    result.record_name = name
     return result
 
 
@@ -56,7 +60,7 @@ class LettersUndefined(StrictUndefined):
         name = self._undefined_name
         if isinstance(owner, Record):
             hint = suggest(str(name), list(owner))
-            message = f"{owner.label} has no field {name!r}"
+            message = f"{owner.record_name} has no field {name!r}"
             return f"{message} ({hint})" if hint else message
         if owner is jinja2.utils.missing:
             return (
@@ -103,6 +107,12 @@ class _GuardedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
     MAX_ITEMS = 1_000_000
     MAX_POWER_BITS = 10_000
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Record):
+            # Data fields only: `fields.items` must not be dict.items.
+            return obj[attribute] if attribute in obj else self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*" and _repeats_too_much(left, right, self.MAX_ITEMS):
@@ -157,6 +167,9 @@ def _environment(finalize: Callable[[Any], Any], templates_dir: Path) -> jinja2.
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # Macros, {% set %} blocks and caller() join already-finalised output: mark it as Markdown
+    # so that it is not escaped a second time where it is used.
+    env.concat = _concat_markdown  # type: ignore[method-assign]
     env.filters.update(
         prose_list=prose_list,
         long_date=long_date,
@@ -164,6 +177,10 @@ def _environment(finalize: Callable[[Any], Any], templates_dir: Path) -> jinja2.
         markdown=trusted_markdown,
     )
     return env
+
+
+def _concat_markdown(parts: Any) -> MarkdownText:
+    return MarkdownText("".join(parts))
 
 
 def _plain_text(value: Any) -> Any:
@@ -347,6 +364,9 @@ def template_error(
     if part == "template" and found:
         line = found
     file = path
+    inner = innermost_template(exc, path.parent) if part == "template" else None
+    if inner is not None and not isinstance(exc, jinja2.TemplateSyntaxError):
+        file, line = inner
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename and part == "template":
         file = Path(exc.filename)
     if isinstance(exc, LimitExceeded):

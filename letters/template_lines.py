@@ -21,3 +21,16 @@ def template_line(exc: BaseException, template: Path) -> int:
         if frame.lineno and (frame.filename in wanted or Path(frame.filename) == template):
             return frame.lineno
     return 0
+
+
+def innermost_template(exc: BaseException, folder: Path) -> tuple[Path, int] | None:
+    """The innermost template frame of `exc` from a file in `folder` (an included partial
+    is reported at its own line, not at the include)."""
+    root = folder.resolve()
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not frame.lineno or not frame.filename.endswith(".j2"):
+            continue
+        path = Path(frame.filename)
+        if root in path.resolve().parents:
+            return path, frame.lineno
+    return None

@@ -46,6 +46,9 @@ MARKUP = st.sampled_from(
         "]]>",
         "\u202e",
         "Nguyễn",
+        "~~~",
+        "===",
+        "\n===\n",
     ]
 )
 VALUES = st.lists(st.one_of(st.text(max_size=30), MARKUP), max_size=8).map("".join) | st.text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from html import unescape
 
 import markdown
 import pytest
@@ -76,6 +77,8 @@ HOSTILE = {
     "list": "- item",
     "numbered": "1. first",
     "quote": "> quoted",
+    "fence": "~~~",
+    "setext": "===",
     "newline": "line one\nline two",
 }
 
@@ -87,7 +90,10 @@ def test_data_is_shown_literally_in_every_markdown_renderer(workspace, name):
     recipients = RECIPIENTS.replace(
         "tags: [tech]\n", f'tags: [tech]\n    fields: {{v: "{quoted}"}}\n', 1
     )
-    template = "{{ recipient.fields.v }}\n\nIn a sentence: {{ recipient.fields.v }}.\n\nYours,\n"
+    template = (
+        "{{ recipient.fields.v }}\n\nIn a sentence: {{ recipient.fields.v }}.\n\n"
+        "A line above\n{{ recipient.fields.v }}\n\nYours,\n"
+    )
     root = workspace(**{"recipients.yaml": recipients, "templates/appeal.md.j2": template})
     text = letter(root)
     body = text[text.index("Subject:") :]
@@ -105,15 +111,12 @@ def test_data_is_shown_literally_in_every_markdown_renderer(workspace, name):
             "<ul>",
             "<ol>",
             "<blockquote>",
+            "<pre",
+            "<h2>",
         ):
             assert tag not in html
-        plain = (
-            html.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", '"')
-            .replace("&amp;", "&")
-        )
-        assert plain.count(shown) == 2
+        plain = unescape(html)
+        assert plain.count(shown) == 3
     assert "49" not in text
 
 
@@ -202,3 +205,54 @@ def test_template_language_from_front_matter_sets_tool_words(workspace):
     assert "**Objet: Objet test**" in text
     assert "a et b" in text
     assert "Ms Ada Lovelace," in text
+
+
+def test_macros_and_set_blocks_escape_data_once(workspace):
+    template = (
+        "{% macro who(r) %}{{ r.organisation }}{% endmacro %}"
+        "{% set org %}{{ recipient.organisation }}{% endset %}"
+        "Direct: {{ recipient.organisation }} / Macro: {{ who(recipient) }} / Set: {{ org }}"
+        "\n\nYours,\n"
+    )
+    recipients = RECIPIENTS.replace(
+        "organisation: Analytical Engines Ltd", 'organisation: "AT&T <b>_x_</b>"'
+    )
+    text = letter(workspace(**{"templates/appeal.md.j2": template, "recipients.yaml": recipients}))
+    escaped = "AT&amp;T &lt;b&gt;\\_x\\_&lt;/b&gt;"
+    assert f"Direct: {escaped} / Macro: {escaped} / Set: {escaped}" in text
+
+
+def test_fields_named_like_dict_methods_are_the_fields(workspace):
+    recipients = RECIPIENTS.replace(
+        "tags: [tech]\n",
+        "tags: [tech]\n    fields: {label: VIP, items: three laptops, values: openness}\n",
+        1,
+    )
+    template = (
+        "{{ recipient.fields.label }} / {{ recipient.fields.items }} / "
+        "{{ recipient.fields.values }}\n\nYours,\n"
+    )
+    text = letter(workspace(**{"templates/appeal.md.j2": template, "recipients.yaml": recipients}))
+    assert "VIP / three laptops / openness" in text
+    with pytest.raises(LettersError) as caught:
+        letter(workspace(**{"templates/appeal.md.j2": "{{ recipient.keys }}\n\nYours,\n"}))
+    assert "recipient has no field 'keys'" in caught.value.message
+
+
+def test_error_in_an_included_partial_names_the_partial(workspace):
+    root = workspace(
+        **{
+            "templates/_part.md.j2": "one\ntwo {{ recipient.nope }}\n",
+            "templates/appeal.md.j2": "Hello\n\n{% include '_part.md.j2' %}\n\nYours,\n",
+        }
+    )
+    with pytest.raises(LettersError) as caught:
+        letter(root)
+    assert str(caught.value.file).endswith("_part.md.j2")
+    assert caught.value.line == 2
+
+
+def test_empty_subject_leaves_out_the_subject_line(workspace):
+    template = "---\nsubject: \"{{ '' }}\"\n---\nHello\n\nYours,\n"
+    text = letter(workspace(**{"templates/appeal.md.j2": template}))
+    assert "Subject" not in text
