@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from letters import LettersError, __version__
 from letters.errors import LettersErrors
@@ -91,18 +93,22 @@ def main_options(
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the sample campaign in.")],
+    folder: Annotated[str, typer.Argument(help="Folder to create the sample campaign in.")],
     force: Annotated[bool, typer.Option(help="Overwrite sample files already there.")] = False,
 ) -> None:
     """Copy the sample campaign (recipients, cases, templates) into DIRECTORY."""
     from letters.sample import copy_sample
 
+    directory = Path(folder)
     try:
+        if not folder.strip():
+            raise LettersError("no folder given", hint="name a folder: letters init my-campaign")
         written = copy_sample(directory, force=force)
     except LettersError as error:
         raise _fail(error, None) from None
-    out.print(f"Created a sample campaign in {directory} ({len(written)} files).")
-    out.print(f"Next: [bold]letters -C {directory} build[/bold]")
+    shown = _escape(shlex.quote(str(directory)))
+    out.print(f"Created a sample campaign in {shown} ({len(written)} files).")
+    out.print(f"Next: [bold]letters -C {shown} build[/bold]")
 
 
 @app.command()
@@ -145,13 +151,13 @@ def list_(project: Project = None) -> None:
     for case_id, case_file in workspace.cases.items():
         count = sum(1 for job in jobs if job.case_id == case_id)
         date = case_file.case.date.isoformat() if case_file.case.date else "(today)"
-        cases.add_row(case_id, case_file.case.title, date, str(count))
+        _row(cases, case_id, case_file.case.title, date, str(count))
     templates = Table(title="Templates", title_justify="left")
     for column in ("template", "language", "file", "subject"):
         templates.add_column(column)
     for name, variants in workspace.templates.items():
         for template in variants.values():
-            templates.add_row(name, template.language, template.path.name, template.subject)
+            _row(templates, name, template.language, template.path.name, template.subject)
     letters = Table(title="Letters", title_justify="left")
     for column in ("case", "template", "recipient", "name", "language", "paper"):
         letters.add_column(column)
@@ -159,7 +165,8 @@ def list_(project: Project = None) -> None:
         recipient = workspace.recipient(job.recipient_id)
         assert recipient is not None
         variant = workspace.template_for(job.template_name, recipient.language)
-        letters.add_row(
+        _row(
+            letters,
             job.case_id,
             variant.path.name,
             job.recipient_id,
@@ -194,7 +201,7 @@ def build(
         str | None, typer.Option(help="Paper when neither recipient nor case says: a4, letter.")
     ] = None,
     print_file: Annotated[
-        bool, typer.Option("--print", help="Also write out/<case>/print.pdf with every letter.")
+        bool, typer.Option("--print", help="Also write PDFs and out/<case>/print.pdf.")
     ] = False,
     duplex: Annotated[
         bool, typer.Option(help="Pad letters to an even page count in print.pdf.")
@@ -220,12 +227,16 @@ def build(
     from letters.pdf_batch import default_jobs
 
     root = _root(project)
-    chosen = tuple(formats or ["md"])
+    chosen = tuple(dict.fromkeys([*(formats or ["md"]), *(["pdf"] if print_file else [])]))
     bad = _bad_choice(chosen, ("md", "html", "pdf"), "--format")
     bad = bad or _bad_choice([paper] if paper else [], ("a4", "letter"), "--paper")
     bad = bad or _bad_choice(
         [pdf_variant] if pdf_variant else [], ("pdf/a-3u", "pdf/ua-1"), "--pdf-variant"
     )
+    if jobs is not None and jobs < 1:
+        bad = bad or LettersError(f"--jobs {jobs}: give at least 1", hint="e.g. --jobs 2")
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        bad = bad or LettersError("--out names a file, not a folder", out_dir)
     if bad:
         raise _fail(bad, root)
     try:
@@ -329,7 +340,7 @@ class BuildProgress:
 
 def _parse_shard(text: str) -> tuple[int, int]:
     index, _, count = text.partition("/")
-    if index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+    if index.isdecimal() and count.isdecimal() and 1 <= int(index) <= int(count):
         return int(index), int(count)
     raise LettersError(
         f"--shard {text!r} is not K/N", hint="e.g. --shard 2/4 for the second of four"
@@ -387,10 +398,16 @@ def _print_report(
 
 
 def _relative(path: Path, root: Path) -> str:
+    """A path for display (relative to the campaign when inside it), safe for Rich markup."""
     try:
-        return str(path.relative_to(root))
+        return _escape(str(path.relative_to(root)))
     except ValueError:
-        return str(path)
+        return _escape(str(path))
+
+
+def _row(table: Table, *values: str) -> None:
+    # Text cells: data such as "[/red]" in a name is shown, not read as Rich markup.
+    table.add_row(*(Text(value) for value in values))
 
 
 @app.command()

@@ -30,7 +30,9 @@ class LettersError(Exception):
         path = Path(self.file)
         if root is not None:
             with contextlib.suppress(ValueError):
-                path = path.resolve().relative_to(root.resolve())
+                relative = path.resolve().relative_to(root.resolve())
+                # The workspace folder itself is clearer by its own name than as ".".
+                path = relative if relative.parts else path
         text = str(path)
         if self.line:
             text += f":{self.line}"

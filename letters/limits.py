@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from letters.errors import LettersError
+
 
 class LimitExceeded(Exception):
     """Raised inside a render that went over one of its limits."""
@@ -35,13 +37,6 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        def number(name: str, default: float) -> float:
-            text = os.environ.get(name, "")
-            try:
-                return float(text) if text else default
-            except ValueError:
-                return default
-
         return cls(
             seconds=number("LETTERS_TIME_LIMIT", cls.seconds),
             memory_mb=int(number("LETTERS_MEMORY_LIMIT_MB", cls.memory_mb)),
@@ -78,6 +73,23 @@ class Limits:
             f"the letter has {pages} pages, more than the limit of {self.pages}",
             "shorten the letter or raise LETTERS_PAGE_LIMIT",
         )
+
+
+def number(name: str, default: float, maximum: float = 1e9) -> float:
+    """A positive limit from the environment variable `name`, or `default` when unset."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value <= maximum):  # also refuses nan and inf
+        raise LettersError(
+            f"{name}={text!r} is not a usable limit",
+            hint=f"set {name} to a positive number (at most {maximum:g}), or unset it",
+        )
+    return value
 
 
 def _address_space_bytes() -> int:

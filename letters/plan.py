@@ -60,6 +60,8 @@ def plan_case(
     by_template: dict[str, list[str]] = {}
     located = case_file.located
     for index, rule in enumerate(case_file.case.letters):
+        if rule.template in workspace.broken_templates and rule.template not in workspace.templates:
+            continue
         if rule.template not in workspace.templates:
             hint = suggest(rule.template, list(workspace.templates))
             errors.append(

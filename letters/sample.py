@@ -20,6 +20,8 @@ def sample_dir() -> Path:
 
 def copy_sample(target: Path, force: bool = False) -> list[Path]:
     source = sample_dir()
+    if target.exists() and not target.is_dir():
+        raise LettersError("this is a file, not a folder", target, hint="choose a new folder name")
     existing = [target / part for part in SAMPLE_PARTS if (target / part).exists()]
     if existing and not force:
         raise LettersError(
@@ -28,7 +30,12 @@ def copy_sample(target: Path, force: bool = False) -> list[Path]:
             hint="choose an empty folder, or pass --force to overwrite the sample files",
         )
     written: list[Path] = []
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LettersError(
+            f"cannot create the folder: {exc.strerror}", target, hint="choose another place"
+        ) from None
     for part in SAMPLE_PARTS:
         origin = source / part
         if origin.is_dir():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from letters.errors import LettersError
 from letters.fileio import read_text
+from letters.limits import number
 from letters.schema import LANGUAGE_TAG, SLUG, Case, FrontMatter, Recipient
 from letters.yamlio import MAX_YAML_BYTES, Located, load_yaml, parse_yaml
 
@@ -55,6 +55,8 @@ class Workspace:
     recipients_located: Located | None = None
     cases: dict[str, CaseFile] = field(default_factory=dict)
     templates: dict[str, dict[str, TemplateFile]] = field(default_factory=dict)
+    # Templates that exist but failed to load: already reported, not "missing".
+    broken_templates: set[str] = field(default_factory=set)
 
     @property
     def templates_dir(self) -> Path:
@@ -89,8 +91,7 @@ class Workspace:
 
 
 def max_yaml_bytes() -> int:
-    megabytes = os.environ.get("LETTERS_MAX_YAML_MB", "")
-    return int(float(megabytes) * 1024 * 1024) if megabytes else MAX_YAML_BYTES
+    return int(number("LETTERS_MAX_YAML_MB", MAX_YAML_BYTES / 2**20, maximum=10_000) * 2**20)
 
 
 def suggest(word: str, options: list[str] | set[str]) -> str:
@@ -105,7 +106,7 @@ def load_workspace(root: Path) -> tuple[Workspace, list[LettersError]]:
     errors: list[LettersError] = []
     if not root.is_dir():
         raise LettersError(
-            "workspace folder does not exist",
+            "this is a file, not a campaign folder" if root.exists() else "folder does not exist",
             root,
             hint="pass the campaign folder with -C DIR, or create one with `letters init DIR`",
         )
@@ -116,6 +117,13 @@ def load_workspace(root: Path) -> tuple[Workspace, list[LettersError]]:
             hint="run this in a campaign folder, pass -C DIR, "
             "or create one with `letters init DIR`",
         )
+    for part in (RECIPIENTS_FILE, CASES_DIR, TEMPLATES_DIR):
+        if (root / part).exists() and not inside(root, root / part):
+            raise LettersError(
+                f"{part} is a link to somewhere outside the campaign folder",
+                root / part,
+                hint="copy it into the campaign folder instead of linking to it",
+            )
     _load_recipients(workspace, errors)
     _load_templates(workspace, errors)
     _load_cases(workspace, errors)
@@ -186,6 +194,10 @@ def _explain(
         return located.error(
             path[:-1], f"missing required key {key!r}", f"add `{key}:` with a value"
         )
+    if error.get("input", "") is None:
+        return located.error(
+            path, f"{where}: is empty", "write a value after the colon, or remove the line"
+        )
     if kind in ("string_type", "str_type"):
         return located.error(path, f"{where}: expected text", "write a single value, not a list")
     if kind in ("tuple_type", "list_type"):
@@ -212,9 +224,8 @@ def _validated(model: type[BaseModel], located: Located, errors: list[LettersErr
 def _load_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
     path = workspace.root / RECIPIENTS_FILE
     if not path.is_file():
-        errors.append(
-            LettersError("recipients.yaml is missing", path, hint="create it with `recipients:`")
-        )
+        problem = "recipients.yaml is not a file" if path.exists() else "recipients.yaml is missing"
+        errors.append(LettersError(problem, path, hint="create it with `recipients:`"))
         return
     located = _collect(lambda: load_yaml(path, max_yaml_bytes()), errors)
     if located is None:
@@ -266,6 +277,25 @@ def _load_cases(workspace: Workspace, errors: list[LettersError]) -> None:
         return
     for path in sorted(folder.iterdir()):
         if path.suffix not in (".yaml", ".yml") or path.name.startswith("."):
+            continue
+        if not inside(workspace.root, path):
+            errors.append(
+                LettersError(
+                    "this case file is a link to a file outside the campaign folder",
+                    path,
+                    hint="copy the file into cases/ instead of linking to it",
+                )
+            )
+            continue
+        twin = path.with_suffix(".yml" if path.suffix == ".yaml" else ".yaml")
+        if path.suffix == ".yml" and twin.exists():
+            errors.append(
+                LettersError(
+                    f"two files for case {path.stem!r}: {twin.name} and {path.name}",
+                    path,
+                    hint="keep one of them",
+                )
+            )
             continue
         if not SLUG.match(path.stem):
             errors.append(
@@ -356,6 +386,8 @@ def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
         template = _collect(lambda p=path, n=name, v=variant: read_template(p, n, v), errors)
         if template is not None:
             workspace.templates.setdefault(name, {})[variant] = template
+        else:
+            workspace.broken_templates.add(name)
 
 
 def _is_language(text: str) -> bool:

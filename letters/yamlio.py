@@ -21,6 +21,7 @@ from letters.errors import LettersError
 from letters.fileio import read_text
 
 MAX_YAML_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 40
 _NULL_WORDS = {"", "~", "null", "Null", "NULL"}
 _CORE_TAGS = {
     f"tag:yaml.org,2002:{name}"
@@ -79,6 +80,12 @@ class _Builder:
         return LettersError(message, self.located.file, line, column, hint)
 
     def build(self, node: Node, path: Path_) -> Any:
+        if len(path) > MAX_DEPTH:
+            raise self.fail(
+                node,
+                f"data is nested more than {MAX_DEPTH} levels deep",
+                "flatten it: a letter's data never needs that many levels",
+            )
         if id(node) in self.seen:
             # The composer hands back the anchored node itself for every alias, so a
             # repeat is an alias; refusing it here means an alias bomb never expands.

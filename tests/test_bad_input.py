@@ -226,3 +226,78 @@ def test_a_file_not_in_utf8_is_named(workspace, run, name):
     assert result.exit_code == 2
     assert f"{name}: error: file is not valid UTF-8" in result.stderr
     assert "save it as UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "-j", "0"], "--jobs 0: give at least 1"),
+        (["build", "--shard", "²/2"], "is not K/N"),
+        (["build", "--shard", "3/2"], "is not K/N"),
+        (["build", "--print", "--to", "ada"], "cannot go with --to"),
+    ],
+)
+def test_option_misuse_is_a_usage_error(workspace, run, args, message):
+    root = workspace()
+    result = run(*args, "-C", root)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "internal error" not in result.stderr
+    assert not (root / "out").exists()
+
+
+def test_out_naming_a_file_is_a_usage_error(workspace, run, tmp_path):
+    (tmp_path / "afile").write_text("x", "utf-8")
+    result = run("build", "--out", tmp_path / "afile", "-C", workspace())
+    assert result.exit_code == 2
+    assert "--out names a file, not a folder" in result.stderr
+
+
+def test_missing_campaign_folder_is_named(run, tmp_path):
+    result = run("check", "-C", tmp_path / "nowhere")
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'nowhere'}: error: folder does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["", "afile"])
+def test_init_needs_a_new_folder(run, tmp_path, monkeypatch, target):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x", "utf-8")
+    result = run("init", target)
+    assert result.exit_code == 2
+    assert "no folder given" in result.stderr or "not a folder" in result.stderr
+    assert not (tmp_path / "recipients.yaml").exists()
+
+
+def test_two_files_for_one_case(workspace, run):
+    root = workspace(**{"cases/free-expression.yml": CASE})
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "two files for case 'free-expression'" in result.stderr
+
+
+def test_yaml_files_linked_from_outside_are_refused(workspace, run, tmp_path):
+    root = workspace()
+    (tmp_path / "elsewhere.yaml").write_text(CASE, "utf-8")
+    (root / "cases/linked.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "cases/linked.yaml: error: this case file is a link to a file outside" in result.stderr
+
+
+def test_a_broken_template_is_reported_once(workspace, run):
+    root = workspace(**{"templates/appeal.md.j2": "---\nsubject: {{ x }}\n---\nHi\n\nBye,\n"})
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "values containing {{ must be quoted" in result.stderr
+    assert "does not exist in templates/" not in result.stderr
+
+
+def test_an_empty_required_value_says_it_is_empty(workspace, run):
+    root = workspace(
+        **{"cases/free-expression.yaml": CASE.replace("title: Free expression online", "title:")}
+    )
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "cases/free-expression.yaml:1:" in result.stderr
+    assert "title: is empty" in result.stderr

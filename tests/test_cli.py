@@ -213,3 +213,24 @@ def test_progress_lines_when_not_a_terminal_and_quiet_prints_nothing(workspace, 
     assert "[1/2] built: out/free-expression/appeal/ada.md" in result.stdout
     quiet = run("build", "--force", "-q", "-C", root)
     assert quiet.exit_code == 0 and quiet.stdout == ""
+
+
+def test_markup_in_data_is_shown_not_interpreted(workspace, run):
+    root = workspace(
+        **{
+            "recipients.yaml": RECIPIENTS.replace(
+                "name: Ada Lovelace", 'name: "Ada [/] [bold]Lovelace"'
+            )
+        }
+    )
+    result = run("list", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    assert "Ada [/] [bold]Lovelace" in result.stdout
+
+
+def test_print_implies_pdf(workspace, run):
+    root = workspace()
+    result = run("build", "--print", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    assert (root / "out/free-expression/print.pdf").is_file()
+    assert (root / "out/free-expression/appeal/ada.pdf").is_file()

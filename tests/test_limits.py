@@ -56,3 +56,29 @@ def test_limits_apply_in_preview(workspace, run):
     result = run("preview", "free-expression", "--to", "ada", "-C", root)
     assert result.exit_code == 2
     assert "too large" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LETTERS_TIME_LIMIT", "-1"),
+        ("LETTERS_TIME_LIMIT", "nan"),
+        ("LETTERS_TIME_LIMIT", "1e400"),
+        ("LETTERS_PAGE_LIMIT", "abc"),
+        ("LETTERS_MAX_YAML_MB", "abc"),
+        ("LETTERS_MEMORY_LIMIT_MB", "0"),
+    ],
+)
+def test_a_bad_limit_setting_is_a_clear_error(workspace, run, name, value):
+    result = run("build", "-C", workspace(), env={name: value})
+    assert result.exit_code == 2
+    assert f"{name}={value!r} is not a usable limit" in result.stderr
+
+
+def test_deep_nesting_is_refused_with_its_line(workspace, run):
+    deep = "[" * 60 + "]" * 60
+    recipients = "recipients:\n  - id: a\n    name: A\n    fields: {x: " + deep + "}\n"
+    result = run("check", "-C", workspace(**{"recipients.yaml": recipients}))
+    assert result.exit_code == 2
+    assert "recipients.yaml:4:" in result.stderr
+    assert "nested more than 40 levels" in result.stderr
