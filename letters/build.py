@@ -7,10 +7,10 @@ format, skipping outputs whose inputs have not changed since the last build.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,7 +21,7 @@ from jinja2 import meta
 
 from letters import __version__
 from letters.errors import LettersError, LettersErrors
-from letters.fileio import sha256_bytes, sha256_file, write_atomic
+from letters.fileio import is_abandoned, sha256_bytes, sha256_file, write_atomic
 from letters.letter import Letter
 from letters.markdown_letter import letter_markdown
 from letters.plan import Job, plan
@@ -64,6 +64,7 @@ class OutputResult:
     error: LettersError | None = None
     warnings: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
+    resources: list[Path] = field(default_factory=list)  # workspace files a PDF used
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,11 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     for fmt in options.formats:
         if fmt not in FORMATS:
             raise LettersError(f"unknown format {fmt!r}", hint="use md, html or pdf")
+    if options.to and options.print_file:
+        raise LettersError(
+            "--print makes the print file of the whole case, so it cannot go with --to",
+            hint="build without --to (unchanged letters are skipped, so it is quick)",
+        )
     if options.shard and options.print_file:
         raise LettersError(
             "--print needs every letter; a shard has only its slice",
@@ -159,7 +165,8 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     hasher = InputHasher(workspace, options)
     manifest_name = shard_manifest_name(options.shard) if options.shard else MANIFEST
     manifests = {
-        case_id: Manifest.read(out_dir / case_id, manifest_name) for case_id in _case_ids(jobs)
+        case_id: Manifest.read(out_dir / case_id, manifest_name, workspace.root)
+        for case_id in _case_ids(jobs)
     }
     if not options.dry_run:
         for case_id in manifests:
@@ -187,9 +194,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     try:
         for result in _produce(workspace, pending, options):
             if result.status == "built":
-                manifests[result.job.case_id].record(
-                    result.job, result.format, result.inputs, result.path
-                )
+                manifests[result.job.case_id].record(result)
             report.outputs.append(result)
             if progress is not None:
                 progress(result, report.total)
@@ -200,7 +205,12 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         for manifest in manifests.values():
             manifest.save()
     for case_id in manifests:
-        write_failures(out_dir / case_id, [r for r in report.failed if r.job.case_id == case_id])
+        write_failures(
+            out_dir / case_id,
+            [r for r in report.outputs if r.job.case_id == case_id],
+            failures_name(options.shard),
+            partial=bool(options.to),
+        )
     if not options.to and not options.shard and not report.stopped_early:
         # Only a full build knows every letter that should exist; a partial one would
         # delete the letters it did not select.
@@ -218,13 +228,15 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
 
 
 def remove_stale_temporaries(case_dir: Path) -> None:
-    """Delete temporary files a killed build left behind (finished files are never torn)."""
+    """Delete temporary files a killed build left behind (finished files are never torn).
+
+    Builds may share the folder (shards), so only files of writers that have stopped go.
+    """
     if not case_dir.is_dir():
         return
     for path in case_dir.rglob(".*.tmp"):
-        path.unlink(missing_ok=True)
-    for folder in case_dir.glob(".print-*"):
-        shutil.rmtree(folder, ignore_errors=True)
+        if is_abandoned(path):
+            path.unlink(missing_ok=True)
 
 
 def write_case_print_files(out_dir: Path, jobs: list[Job], duplex: bool) -> list[Path]:
@@ -250,22 +262,71 @@ def write_case_print_files(out_dir: Path, jobs: list[Job], duplex: bool) -> list
 
 def merge_print(root: Path, options: BuildOptions) -> list[Path]:
     """Join the PDFs of a sharded build into print files, in unsharded order."""
-    workspace, errors = load_workspace(root)
-    if errors:
-        raise LettersErrors(errors)
-    jobs, errors = plan(workspace, list(options.cases), [], options.paper)
-    if errors:
-        raise LettersErrors(errors)
+    workspace, jobs, letters, render_errors = prepare(root, options)
+    if render_errors:
+        raise LettersErrors(render_errors)
     out_dir = (options.out_dir or workspace.root / "out").resolve()
+    hasher = InputHasher(workspace, options)
+    problems: list[str] = []
+    for case_id in _case_ids(jobs):
+        case_dir = out_dir / case_id
+        for failures in sorted(case_dir.glob("failures*.json")):
+            problems.append(f"{failures.relative_to(out_dir)} lists letters that failed")
+        recorded = _recorded_outputs(case_dir, workspace.root)
+        for job, letter in letters:
+            if job.case_id != case_id:
+                continue
+            path = output_path(out_dir, job, "pdf")
+            entry = recorded.get(job.key)
+            current = hasher.inputs(job, letter, "pdf")
+            if entry is None or not path.is_file():
+                problems.append(f"{path.relative_to(out_dir)} has not been built")
+            elif sha256_file(path) != entry.get("sha256") or any(
+                entry.get("inputs", {}).get(name) != value
+                for name, value in current.items()
+                if name != "options"  # the shards' --pdf-variant is theirs to choose
+            ):
+                problems.append(f"{path.relative_to(out_dir)} is out of date")
+    if problems:
+        raise LettersError(
+            f"{len(problems)} letter(s) are not ready to print, e.g. {problems[0]}",
+            out_dir,
+            hint="build every shard again (unchanged letters are skipped), then merge-print",
+        )
     return write_case_print_files(out_dir, jobs, options.duplex)
 
 
-def write_failures(case_dir: Path, failed: list[OutputResult]) -> None:
-    path = case_dir / FAILURES
-    if not failed:
-        path.unlink(missing_ok=True)
-        return
-    entries = [
+def _recorded_outputs(case_dir: Path, root: Path) -> dict[str, dict[str, Any]]:
+    """The PDF entries of every manifest in a case folder (the full build's and shards')."""
+    recorded: dict[str, dict[str, Any]] = {}
+    for path in sorted(case_dir.glob("manifest*.json")):
+        manifest = Manifest.read(case_dir, path.name, root)
+        for key, entry in manifest.entries.items():
+            pdf = entry.get("outputs", {}).get("pdf")
+            if pdf:
+                recorded[key] = pdf
+    return recorded
+
+
+def failures_name(shard: tuple[int, int] | None) -> str:
+    return f"failures.{shard[0]}-of-{shard[1]}.json" if shard else FAILURES
+
+
+def write_failures(case_dir: Path, outputs: list[OutputResult], name: str, partial: bool) -> None:
+    """Record the letters that failed. A partial build (--to) keeps the failures of letters
+    it did not try again; a full build (or a shard, in its own file) replaces the list."""
+    path = case_dir / name
+    tried = {(r.job.template_name, r.job.recipient_id, r.format) for r in outputs}
+    entries = []
+    if partial:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            old = json.loads(path.read_text(encoding="utf-8"))["failures"]
+            entries = [
+                entry
+                for entry in old
+                if (entry["template"], entry["recipient"], entry["format"]) not in tried
+            ]
+    entries += [
         {
             "case": result.job.case_id,
             "template": result.job.template_name,
@@ -275,8 +336,12 @@ def write_failures(case_dir: Path, failed: list[OutputResult]) -> None:
             "file": str(result.error.file) if result.error and result.error.file else "",
             "line": result.error.line if result.error else 0,
         }
-        for result in failed
+        for result in outputs
+        if result.status == "failed"
     ]
+    if not entries:
+        path.unlink(missing_ok=True)
+        return
     text = json.dumps({"failures": entries}, indent=2, ensure_ascii=False) + "\n"
     write_atomic(path, text.encode("utf-8"))
 
@@ -317,13 +382,31 @@ def _produce(
     from letters.pdf_batch import render_pdfs
 
     work = [(item.job, item.letter, item.path) for item in pdfs.values()]
-    for job, path, error, warnings in render_pdfs(
-        workspace.root, work, options.pdf_variant, options.jobs
-    ):
-        status = "failed" if error else "built"
+    for job, path, rendered in render_pdfs(workspace.root, work, options.pdf_variant, options.jobs):
         yield OutputResult(
-            job, "pdf", path, status, error=error, warnings=warnings, inputs=pdfs[path].inputs
+            job,
+            "pdf",
+            path,
+            "failed" if rendered.error else "built",
+            error=rendered.error,
+            warnings=rendered.warnings,
+            inputs=pdfs[path].inputs,
+            resources=rendered.resources,
         )
+
+
+@cache
+def _cached_digest(path: str, modified: int, size: int) -> str:
+    return sha256_file(Path(path))
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, computed once per version of it in this process; "" if missing."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return ""
+    return _cached_digest(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _digest(*parts: Any) -> str:
@@ -347,8 +430,8 @@ class InputHasher:
                 recipient.model_dump(mode="json"),
                 case_file.case.model_dump(mode="json", exclude={"letters"}),
                 letter.date.isoformat(),
-                self._file(letter.sender.logo),
-                self._file(letter.sender.signature),
+                file_digest(letter.sender.logo) if letter.sender.logo else "",
+                file_digest(letter.sender.signature) if letter.sender.signature else "",
             ),
             "template": self._template(letter.template_file.name),
             "options": _digest(fmt, job.paper, self.options.pdf_variant if fmt == "pdf" else None),
@@ -358,10 +441,6 @@ class InputHasher:
         if fmt != "md":
             inputs["layout"] = self._layout()
         return inputs
-
-    @staticmethod
-    def _file(path: Path | None) -> str:
-        return sha256_file(path) if path is not None and path.is_file() else ""
 
     @cache  # noqa: B019 - one hasher per build; the cache lives as long as the build
     def _template(self, name: str) -> str:
@@ -378,10 +457,13 @@ class InputHasher:
             source = path.read_text(encoding="utf-8")
             digests[current] = sha256_bytes(source.encode())
             try:
-                referenced = meta.find_referenced_templates(env.parse(source))
-                queue.extend(ref for ref in referenced if ref)
-            except Exception:
-                pass
+                referenced = list(meta.find_referenced_templates(env.parse(source)))
+            except Exception:  # rendering has already reported any syntax error
+                referenced = []
+            if None in referenced:
+                # A computed name (`include "part-" ~ lang`): it may be any template.
+                referenced = [p.name for p in templates_dir.glob("*.j2")]
+            queue.extend(ref for ref in referenced if ref)
         return _digest(digests)
 
     @cache  # noqa: B019
@@ -413,8 +495,11 @@ class Manifest:
     journal, and a save folds it into the manifest.
     """
 
-    def __init__(self, folder: Path, entries: dict[str, Any], name: str = MANIFEST) -> None:
+    def __init__(
+        self, folder: Path, entries: dict[str, Any], name: str = MANIFEST, root: Path | None = None
+    ) -> None:
         self.folder = folder
+        self.root = root or folder  # the workspace: resources are recorded relative to it
         self.entries = entries
         self.name = name
         self.dirty = False
@@ -424,14 +509,14 @@ class Manifest:
         return self.folder / f"{self.name}.journal"
 
     @classmethod
-    def read(cls, folder: Path, name: str = MANIFEST) -> Manifest:
+    def read(cls, folder: Path, name: str = MANIFEST, root: Path | None = None) -> Manifest:
         path = folder / name
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             entries = data.get("letters", {}) if isinstance(data, dict) else {}
         except (OSError, ValueError):
             entries = {}
-        manifest = cls(folder, entries if isinstance(entries, dict) else {}, name)
+        manifest = cls(folder, entries if isinstance(entries, dict) else {}, name, root)
         manifest.replay_journal()
         return manifest
 
@@ -464,9 +549,13 @@ class Manifest:
             return ", ".join(f"{name} changed" for name in changed)
         if sha256_file(path) != entry.get("sha256"):
             return "output file edited"
+        for name, digest in entry.get("resources", {}).items():
+            if file_digest(self.root / name) != digest:
+                return f"{name} changed"
         return "unchanged"
 
-    def record(self, job: Job, fmt: str, inputs: dict[str, str], path: Path) -> None:
+    def record(self, result: OutputResult) -> None:
+        job, fmt, inputs, path = result.job, result.format, result.inputs, result.path
         entry = self.entries.setdefault(
             job.key,
             {"template": job.template_name, "recipient": job.recipient_id, "outputs": {}},
@@ -477,6 +566,12 @@ class Manifest:
             "sha256": sha256_file(path),
             "inputs": inputs,
         }
+        if result.resources:
+            output["resources"] = {
+                resource.relative_to(self.root).as_posix(): file_digest(resource)
+                for resource in result.resources
+                if self.root in resource.parents
+            }
         entry.setdefault("outputs", {})[fmt] = output
         self.dirty = True
         line = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,9 @@ from letters.errors import LettersError
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A stream to a temporary file beside `path`, renamed into place if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
             yield stream
@@ -27,6 +30,27 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def writer_tag() -> str:
+    """Who writes a temporary file: host and process, so that another build sharing the
+    folder (a shard on another machine) can tell a live writer from a dead one."""
+    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+
+
+def is_abandoned(temporary: Path) -> bool:
+    """A temporary file whose writer, on this machine, is no longer running."""
+    parts = temporary.name.split(".")
+    host, _, pid = parts[-3].rpartition("-") if len(parts) >= 4 else ("", "", "")
+    if host != socket.gethostname().replace(".", "_") or not pid.isdecimal():
+        return False  # another machine's, or not ours: leave it alone
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -35,6 +35,7 @@ class PdfOutput:
     data: bytes
     warnings: list[str] = field(default_factory=list)
     pages: int = 0
+    resources: list[Path] = field(default_factory=list)  # workspace files the PDF used
 
 
 class RefusedURLError(ValueError):
@@ -53,6 +54,7 @@ class SafeURLFetcher(URLFetcher):
         self.workspace = workspace.resolve()
         self.template_name = template_name
         self.warnings: list[str] = []
+        self.fetched: list[Path] = []  # workspace files served: inputs of the letter
         self._roots = (self.workspace, ASSETS_DIR)
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
@@ -67,6 +69,8 @@ class SafeURLFetcher(URLFetcher):
                 raise self._refuse(
                     url, f"cannot read {self._shown(path)}: {error.strerror}"
                 ) from None
+            if self.workspace in path.parents:
+                self.fetched.append(path)
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             return URLFetcherResponse(url.split("?")[0], body, {"Content-Type": content_type})
         raise self._refuse(url, "only files inside the workspace can be used")
@@ -136,6 +140,7 @@ weasyprint.LOGGER.addFilter(_LOGS)
 class _Stylesheet:
     css: weasyprint.CSS
     warnings: tuple[str, ...]
+    resources: tuple[Path, ...] = ()  # the file itself and what it imports, if in the workspace
 
 
 class PdfRenderer:
@@ -182,8 +187,12 @@ class PdfRenderer:
             data = rendered.write_pdf(**self._options())
         warnings = [warning for sheet in sheets for warning in sheet.warnings]
         warnings += _fetch_warnings(fetcher, logged) + _address_warnings(letter)
+        resources = [path for sheet in sheets for path in sheet.resources] + fetcher.fetched
         return PdfOutput(
-            data=data, warnings=list(dict.fromkeys(warnings)), pages=len(rendered.pages)
+            data=data,
+            warnings=list(dict.fromkeys(warnings)),
+            pages=len(rendered.pages),
+            resources=sorted(set(resources)),
         )
 
     def _options(self) -> dict[str, object]:
@@ -231,7 +240,10 @@ class PdfRenderer:
                     font_config=self._font_config,
                     counter_style=self._counter_style,
                 )
-            sheet = _Stylesheet(css, tuple(_fetch_warnings(fetcher, logged)))
+            own = (path.resolve(),) if fetcher.workspace in path.resolve().parents else ()
+            sheet = _Stylesheet(
+                css, tuple(_fetch_warnings(fetcher, logged)), (*own, *fetcher.fetched)
+            )
             self._stylesheets = {k: v for k, v in self._stylesheets.items() if k[0] != path}
             self._stylesheets[key] = sheet
         return sheet

@@ -7,6 +7,7 @@ import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from letters.errors import LettersError
@@ -16,7 +17,18 @@ from letters.limits import LimitExceeded, Limits, guarded
 from letters.plan import Job
 
 PdfItem = tuple[Job, Letter, Path]
-PdfDone = tuple[Job, Path, LettersError | None, list[str]]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What became of one letter's PDF."""
+
+    error: LettersError | None = None
+    warnings: list[str] = field(default_factory=list)
+    resources: list[Path] = field(default_factory=list)  # workspace files it used
+
+
+PdfDone = tuple[Job, Path, Rendered]
 
 _worker_renderer = None  # one per worker process, so fonts and CSS are parsed once
 _limits = Limits()
@@ -37,7 +49,7 @@ def _init_worker(root: Path, pdf_variant: str | None, in_pool: bool = False) -> 
     _worker_renderer = PdfRenderer(root, pdf_variant=pdf_variant, max_pages=_limits.pages)
 
 
-def _render_one(root: Path, letter: Letter, path: Path) -> tuple[LettersError | None, list[str]]:
+def _render_one(root: Path, letter: Letter, path: Path) -> Rendered:
     """Lay out one letter and write its PDF atomically; never raises for a bad letter."""
     from letters.html import letter_page
 
@@ -48,15 +60,17 @@ def _render_one(root: Path, letter: Letter, path: Path) -> tuple[LettersError | 
             output = _worker_renderer.render(letter_page(letter, root), letter)
     except LettersError as error:
         error.message = f"{label}: {error.message}"
-        return error, []
+        return Rendered(error)
     except LimitExceeded as exceeded:
-        return LettersError(f"{label}: {exceeded}", letter.template_file, hint=exceeded.hint), []
+        return Rendered(LettersError(f"{label}: {exceeded}", letter.template_file, exceeded.hint))
     except Exception as exc:
-        return LettersError(
-            f"{label}: PDF rendering failed: {type(exc).__name__}: {exc}", letter.template_file
-        ), []
+        return Rendered(
+            LettersError(
+                f"{label}: PDF rendering failed: {type(exc).__name__}: {exc}", letter.template_file
+            )
+        )
     write_atomic(path, output.data)
-    return None, output.warnings
+    return Rendered(None, output.warnings, output.resources)
 
 
 def _worker_died(letter: Letter) -> LettersError:
@@ -76,13 +90,12 @@ def render_pdfs(
     if jobs == 1:
         _init_worker(root, pdf_variant)
         for job, letter, path in items:
-            error, warnings = _render_one(root, letter, path)
-            yield job, path, error, warnings
+            yield job, path, _render_one(root, letter, path)
         return
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker, initargs=(root, pdf_variant, True)
     ) as pool:
-        waiting: dict[Future[tuple[LettersError | None, list[str]]], PdfItem] = {}
+        waiting: dict[Future[Rendered], PdfItem] = {}
         queue = iter(items)
         try:
             # Keep a bounded number of letters in flight so memory stays flat.
@@ -95,7 +108,7 @@ def render_pdfs(
                 for future in done:
                     job, letter, path = waiting.pop(future)
                     try:
-                        error, warnings = future.result()
+                        rendered = future.result()
                     except BrokenProcessPool:
                         # A worker died (killed, or a crash in a C library): every letter
                         # still in flight is lost with it; report them and stop.
@@ -104,10 +117,10 @@ def render_pdfs(
                             *waiting.values(),
                             *queue,
                         ]:
-                            yield lost_job, lost_path, _worker_died(lost_letter), []
+                            yield lost_job, lost_path, Rendered(_worker_died(lost_letter))
                         waiting.clear()
                         return
-                    yield job, path, error, warnings
+                    yield job, path, rendered
                     following = next(queue, None)
                     if following is not None:
                         waiting[pool.submit(_render_one, root, following[1], following[2])] = (

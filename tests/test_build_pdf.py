@@ -269,7 +269,19 @@ def test_merge_print_says_which_letters_are_missing(tmp_path, run):
     run("build", "-f", "pdf", "--shard", "1/2", "-C", root)
     result = run("merge-print", "-C", root)
     assert result.exit_code == 2
-    assert "have no PDF yet" in result.stderr
+    assert "not ready to print" in result.stderr and "has not been built" in result.stderr
+
+
+def test_merge_print_refuses_letters_out_of_date(tmp_path, run):
+    root = _campaign(tmp_path / "ws", 4)
+    for shard in ("1/2", "2/2"):
+        assert run("build", "-f", "pdf", "--shard", shard, "-C", root).exit_code == 0
+    assert run("merge-print", "-C", root).exit_code == 0
+    recipients = root / "recipients.yaml"
+    recipients.write_text(recipients.read_text().replace("Person 2\n", "Person Two\n"), "utf-8")
+    result = run("merge-print", "-C", root)
+    assert result.exit_code == 2
+    assert "big/appeal/person-002.pdf is out of date" in result.stderr
 
 
 def test_print_file_keeps_each_letters_images_fonts_and_sizes(workspace, run):
@@ -313,3 +325,43 @@ def test_unknown_pdf_variant_is_a_usage_error(workspace, run):
     result = run("build", "-f", "pdf", "--pdf-variant", "pdf/x", "-C", workspace())
     assert result.exit_code == 2
     assert "--pdf-variant 'pdf/x' is not one of: pdf/a-3u, pdf/ua-1" in result.stderr
+
+
+def test_images_and_imported_css_the_pdf_used_are_inputs(workspace, run):
+    root = workspace(
+        **{
+            "templates/letter.css": "@import url(../style/extra.css);\n",
+            "style/extra.css": "body { color: #111; }\n",
+        }
+    )
+    assert run("build", "-f", "pdf", "-C", root).exit_code == 0
+    assert "Built 0, unchanged 2" in run("build", "-f", "pdf", "-C", root).stdout
+    (root / "style/extra.css").write_text("body { color: #222; }\n", "utf-8")
+    dry = run("build", "-f", "pdf", "--dry-run", "-C", root)
+    assert "rebuild (style/extra.css changed)" in dry.stdout
+    assert "Built 2" in run("build", "-f", "pdf", "-C", root).stdout
+
+
+def test_a_partial_computed_by_name_is_an_input(workspace, run):
+    root = workspace(
+        **{
+            "templates/_part-en.md.j2": "Part one.\n",
+            "templates/appeal.md.j2": "{% include '_part-' ~ 'en' ~ '.md.j2' %}\n\nYours,\n",
+        }
+    )
+    run("build", "-C", root)
+    (root / "templates/_part-en.md.j2").write_text("Part two.\n", "utf-8")
+    assert "Built 2, unchanged 0" in run("build", "-C", root).stdout
+    assert "Part two." in (root / "out/free-expression/appeal/ada.md").read_text()
+
+
+def test_a_partial_build_keeps_the_other_letters_failures(workspace, run, monkeypatch):
+    monkeypatch.setenv("LETTERS_PAGE_LIMIT", "3")
+    root = workspace(**{"templates/appeal.md.j2": LONG})
+    assert run("build", "-f", "pdf", "-j", "1", "-C", root).exit_code == 1
+    path = root / "out/free-expression/failures.json"
+    assert len(json.loads(path.read_text())["failures"]) == 2
+    monkeypatch.setenv("LETTERS_PAGE_LIMIT", "50")
+    assert run("build", "-f", "pdf", "--to", "ada", "-C", root).exit_code == 0
+    failures = json.loads(path.read_text())["failures"]
+    assert [entry["recipient"] for entry in failures] == ["hoa"]
