@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,15 +40,27 @@ class Layout:
 
 
 def layout_files(workspace: Path) -> Layout:
+    """The layout files to use; an override that links to a file outside the workspace is an
+    error (the default layout is not quietly used instead)."""
     overrides = workspace / "templates"
     return Layout(
-        template=_first_existing(overrides / LAYOUT_TEMPLATE, ASSETS_DIR / LAYOUT_TEMPLATE),
-        stylesheet=_first_existing(overrides / LAYOUT_CSS, ASSETS_DIR / LAYOUT_CSS),
+        template=_first_existing(
+            workspace, overrides / LAYOUT_TEMPLATE, ASSETS_DIR / LAYOUT_TEMPLATE
+        ),
+        stylesheet=_first_existing(workspace, overrides / LAYOUT_CSS, ASSETS_DIR / LAYOUT_CSS),
     )
 
 
-def _first_existing(override: Path, default: Path) -> Path:
-    return override if override.is_file() else default
+def _first_existing(workspace: Path, override: Path, default: Path) -> Path:
+    if not override.is_file():
+        return default
+    if not override.resolve().is_relative_to(workspace.resolve()):
+        raise LettersError(
+            f"{override.name} is a link to a file outside the campaign folder",
+            file=override,
+            hint="copy the file into templates/ instead of linking to it",
+        )
+    return override
 
 
 def markdown_to_html(text: str) -> str:
@@ -110,6 +123,8 @@ def letter_page(letter: Letter, workspace: Path) -> str:
     context = page_context(letter, layout)
     try:
         return template.render(context)
+    except jinja2.TemplateNotFound as error:
+        raise _not_found(error, layout.template, template_line(error, layout.template)) from error
     except Exception as error:
         # Our context is fixed, so any failure here comes from the layout template itself.
         raise LettersError(
@@ -158,6 +173,14 @@ def page_context(letter: Letter, layout: Layout) -> dict[str, Any]:
 def _load_template(path: Path) -> jinja2.Template:
     try:
         return _environment(path.parent.resolve()).get_template(path.name)
+    except jinja2.TemplateNotFound as error:
+        # Only the layout itself loads here (includes load as it renders): it exists, so it
+        # is a link the loader refused.
+        raise LettersError(
+            f"the letter layout is a link to a file outside {path.parent.name}/",
+            file=path,
+            hint=f"copy the file into {path.parent.name}/ instead of linking to it",
+        ) from error
     except jinja2.TemplateSyntaxError as error:
         raise LettersError(
             f"the letter layout has a syntax error: {error.message}",
@@ -167,11 +190,37 @@ def _load_template(path: Path) -> jinja2.Template:
         ) from error
 
 
+def _not_found(error: jinja2.TemplateNotFound, layout: Path, line: int) -> LettersError:
+    return LettersError(
+        f"the letter layout includes {error.name!r}, which is not a file in {layout.parent.name}/",
+        file=layout,
+        line=line,
+        hint=f"includes and imports must name a file inside {layout.parent.name}/; "
+        "a link to a file elsewhere is refused (copy the file in instead)",
+    )
+
+
+class _LayoutLoader(jinja2.FileSystemLoader):
+    """Loads only files whose real path (after following links) is inside `folder`."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = folder.resolve()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not filename or not Path(filename).resolve().is_relative_to(self.folder):
+            raise jinja2.TemplateNotFound(template)
+        return source, filename, uptodate
+
+
 @functools.cache
 def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     # One environment per folder: its loader recompiles a template only when the file changes.
     return ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(folder),
+        loader=_LayoutLoader(folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

@@ -38,8 +38,10 @@ under ``fields`` with its header as key in lowercase ASCII joined by underscores
 
 Rows are matched to existing recipients by id, or by name and organisation when the row
 has no id; a match is updated in place (only the fields whose value changed), anything else
-is appended with an id made from the name. An empty cell never clears a value. Nothing is
-written unless every row is valid, or `skip_invalid` is set.
+is appended with an id made from the name. An empty cell never clears a value. A row whose
+address block would not fit the envelope window (the limits `letters check` applies: lines and
+characters per line) is invalid too. Nothing is written unless every row is valid, or
+`skip_invalid` is set.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from letters.errors import LettersError, LettersErrors
 from letters.fileio import read_text, write_atomic
+from letters.plan import MAX_ADDRESS_LINE_CHARS, MAX_ADDRESS_LINES
+from letters.render import recipient_lines
 from letters.schema import Recipient
 from letters.workspace import RECIPIENTS_FILE, max_yaml_bytes, suggest
 from letters.yamlio import Located, parse_yaml
@@ -238,6 +242,7 @@ class _Row:
     number: int
     values: dict[str, Any]  # field → text, a tuple of lines/tags, or {key: text} for fields
     columns: dict[str, Column]  # "name", "fields.x"… → the column it came from
+    address_columns: list[Column] = field(default_factory=list)  # per address line
 
 
 @dataclass
@@ -556,7 +561,7 @@ def _row_values(
 ) -> tuple[_Row, list[LettersError]]:
     row = _Row(number, {}, {})
     errors: list[LettersError] = []
-    address: list[tuple[int, int, list[str]]] = []
+    address: list[tuple[Column, list[str]]] = []
     for column in columns:
         if not column.target:
             continue
@@ -567,7 +572,7 @@ def _row_values(
         target = column.target
         if target == "address":
             lines = [line.strip() for line in text.splitlines() if line.strip()]
-            address.append((column.rank, column.number, lines))
+            address.append((column, lines))
             row.columns.setdefault("address", column)
             continue
         row.columns[target] = column
@@ -610,7 +615,9 @@ def _row_values(
             )
         )
     if address:
-        row.values["address"] = tuple(line for *_, lines in sorted(address) for line in lines)
+        address.sort(key=lambda part: (part[0].rank, part[0].number))
+        row.values["address"] = tuple(line for _, lines in address for line in lines)
+        row.address_columns = [column for column, lines in address for _ in lines]
     return row, errors
 
 
@@ -675,14 +682,88 @@ def _validate(
     existing: _Existing,
     source: Path,
     columns: list[Column],
+    window: bool = True,
 ) -> list[LettersError]:
+    """Problems with the recipient a row makes; with `window`, also whether its address
+    fits the envelope window (the rules `letters check` applies)."""
     try:
-        Recipient.model_validate(merged)
+        recipient = Recipient.model_validate(merged)
     except ValidationError as exc:
         return [
             _explain(error, row, merged, index, existing, source, columns) for error in exc.errors()
         ]
-    return []
+    return _window_problems(row, recipient, index, existing, source) if window else []
+
+
+# Fields that make the lines in the envelope window, and the paper that sets how many fit.
+_WINDOW_FIELDS = frozenset({"honorific", "name", "title", "organisation", "address", "paper"})
+
+
+def _window_problems(
+    row: _Row, recipient: Recipient, index: int | None, existing: _Existing, source: Path
+) -> list[LettersError]:
+    """The address block must fit the envelope window, as letters.plan checks it: at most
+    MAX_ADDRESS_LINES lines for the recipient's paper (A4 when it has none), each at most
+    MAX_ADDRESS_LINE_CHARS characters."""
+    problems: list[LettersError] = []
+    paper = recipient.paper or "a4"
+    limit = MAX_ADDRESS_LINES[paper]
+    count = len(recipient_lines(recipient))
+    if count > limit:
+        column = next(
+            (
+                row.columns[name]
+                for name in ("address", "organisation", "title", "name", "honorific", "paper")
+                if name in row.columns
+            ),
+            None,
+        )
+        problems.append(
+            _cell_error(
+                row,
+                column,
+                source,
+                f"the address has {count} lines, but the "
+                f"{'A4' if paper == 'a4' else 'US Letter'} envelope window holds {limit} "
+                "(name, title, organisation and address lines together)",
+                "shorten the address: join lines or leave out the job title",
+            )
+        )
+    name_line = " ".join(part for part in (recipient.honorific, recipient.name) if part)
+    lines: list[tuple[tuple[str | int, ...], str, Column | None]] = [
+        (("name",), name_line, row.columns.get("name") or row.columns.get("honorific")),
+        (("title",), recipient.title, row.columns.get("title")),
+        (("organisation",), recipient.organisation, row.columns.get("organisation")),
+    ]
+    from_row = "address" in row.values
+    lines += [
+        (("address", i), line, row.address_columns[i] if from_row else None)
+        for i, line in enumerate(recipient.address)
+    ]
+    for path, value, column in lines:
+        if len(value) <= MAX_ADDRESS_LINE_CHARS:
+            continue
+        message = (
+            f"{value!r} is {len(value)} characters, wider than the envelope window "
+            f"({MAX_ADDRESS_LINE_CHARS})"
+        )
+        hint = (
+            "split it over two address lines (a line break in the cell, or another column)"
+            if path[0] == "address"
+            else f"shorten it to {MAX_ADDRESS_LINE_CHARS} characters"
+        )
+        if column is None and index is not None and existing.located is not None:
+            # The line is already in recipients.yaml, not in this row: point there.
+            problems.append(
+                existing.located.error(
+                    ("recipients", index, *path),
+                    f"{path[0]}: {message}",
+                    f"{hint} (row {row.number} updates this recipient)",
+                )
+            )
+        else:
+            problems.append(_cell_error(row, column, source, message, hint))
+    return problems
 
 
 def _explain(
@@ -1088,7 +1169,9 @@ def _plan_changes(
             else values
         )
         merged = _merged(current, {**update, "id": rid})
-        problems = _validate(row, merged, index, existing, source, report.columns)
+        # A row that changes nothing in the address block is not blamed for its window.
+        window = bool(_WINDOW_FIELDS & set(update))
+        problems = _validate(row, merged, index, existing, source, report.columns, window)
         if problems:
             errors += problems
             continue

@@ -70,13 +70,13 @@ def test_excel_csv_with_bom_semicolons_accents_multiline_address_and_duplicate(w
         + (
             "Name;Organisation;Job title;Address;Postcode;Country;E-mail;Language;Tags\r\n"
             "Trần Đức Lương;Văn phòng Chủ tịch nước;Chủ tịch;"
-            '"Số 2 Hùng Vương\r\nBa Đình, Hà Nội";100000;Việt Nam;;vi;"gov; vi"\r\n'
+            '"Số 2 Hùng Vương\r\nBa Đình, Hà Nội";;Việt Nam;;vi;"gov; vi"\r\n'
             "Élise Dupont;Ministère de la Justice;Directrice;13 place Vendôme;75001;France;"
             "elise@example.fr;fr;gov\r\n"
             ";;;;;;;;\r\n"
             "Nguyễn Thị Hoa;Bộ Tư pháp;Vụ trưởng;;;;hoa@example.vn;;\r\n"
             "Trần Đức Lương;Văn phòng Chủ tịch nước;Chủ tịch;"
-            '"Số 2 Hùng Vương\r\nBa Đình, Hà Nội";100000;Việt Nam;;vi;"gov; vi"\r\n'
+            '"Số 2 Hùng Vương\r\nBa Đình, Hà Nội";;Việt Nam;;vi;"gov; vi"\r\n'
         ).encode()
     )
     result = run("import", source, "-C", root)
@@ -95,7 +95,7 @@ def test_excel_csv_with_bom_semicolons_accents_multiline_address_and_duplicate(w
         "name": "Trần Đức Lương",
         "title": "Chủ tịch",
         "organisation": "Văn phòng Chủ tịch nước",
-        "address": ["Số 2 Hùng Vương", "Ba Đình, Hà Nội", "100000", "Việt Nam"],
+        "address": ["Số 2 Hùng Vương", "Ba Đình, Hà Nội", "Việt Nam"],
         "language": "vi",
         "tags": ["gov", "vi"],
     }
@@ -284,7 +284,8 @@ def test_spreadsheets(workspace, run, tmp_path, name):
     root = workspace()
     source = tmp_path / name
     shutil.copy(DATA / name, source)
-    result = run("import", source, "-C", root)
+    # With its job title, the first row would be 7 lines: more than an A4 window holds.
+    result = run("import", source, "--map", "Position=fields.position", "-C", root)
     assert result.exit_code == 0, result.output
     assert "column 'Since' → fields.since" in result.stdout
     assert "column 'Notes' → fields.notes" in result.stdout
@@ -292,16 +293,15 @@ def test_spreadsheets(workspace, run, tmp_path, name):
     assert data["nguyen-van-an"] == {
         "id": "nguyen-van-an",
         "name": "Nguyễn Văn An",
-        "title": "Thứ trưởng",
         "organisation": "Bộ Công an",
         # A postcode typed as a number is written as the spreadsheet shows it.
         "address": ["Số 44 Yết Kiêu", "Hoàn Kiếm, Hà Nội", "100000", "Việt Nam"],
         "language": "vi",
         "tags": ["gov", "viet-nam"],
         "email": "an@example.vn",
-        "fields": {"since": "2018-06-08"},
+        "fields": {"position": "Thứ trưởng", "since": "2018-06-08"},
     }
-    assert data["elise-dupont"]["fields"] == {"notes": "call first"}
+    assert data["elise-dupont"]["fields"] == {"position": "Directrice", "notes": "call first"}
     assert data["ola-nordmann"]["address"] == ["Postboks 458 Sentrum", "0105", "Norway"]
     assert data["ola-nordmann"]["language"] == "no"
     recipients(root)
@@ -437,6 +437,86 @@ def test_address_parts_are_joined_in_address_order_whatever_the_column_order(wor
         "SW1A 2AA",
         "United Kingdom",
     ]
+
+
+WINDOW_HEADER = "Name,Job title,Organisation,Address 1,Address 2,City,Country,Paper"
+
+
+def test_an_address_longer_than_the_envelope_window_is_a_bad_row(workspace, run):
+    root = workspace()
+    before = (root / "recipients.yaml").read_bytes()
+    source = write_csv(
+        root,
+        f"{WINDOW_HEADER}\n"
+        # name, title, organisation and 4 address lines: 7, the A4 window holds 6
+        "Seven Lines,Minister,Ministry,1 Road,Block B,London,United Kingdom,\n"
+        # 6 lines, but US Letter's window holds 5
+        "Six Lines,,Ministry,1 Road,Block B,London,United Kingdom,letter\n",
+    )
+    result = run("import", source, "-C", root)
+    assert result.exit_code == 2
+    assert "people.csv:2:4: error: Address 1: the address has 7 lines" in result.stderr
+    assert "the A4 envelope window holds 6" in result.stderr
+    assert "people.csv:3:4: error: Address 1: the address has 6 lines" in result.stderr
+    assert "the US Letter envelope window holds 5" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert (root / "recipients.yaml").read_bytes() == before
+
+    result = run("import", source, "--skip-invalid", "-C", root)
+    assert result.exit_code == 1
+    assert "0 added, 0 updated, 0 unchanged, 0 duplicate, 2 invalid skipped" in result.stdout
+    assert (root / "recipients.yaml").read_bytes() == before
+
+
+def test_a_line_wider_than_the_envelope_window_is_a_bad_row_at_its_column(workspace):
+    root = workspace()
+    wide = "Ward " + "x" * 41  # 46 characters, one more than the window
+    source = write_csv(root, f"{WINDOW_HEADER}\nWide Line,,,1 Road,,{wide},,\n")
+    with pytest.raises(LettersError) as caught:
+        import_recipients(root, source)
+    error = caught.value
+    assert (Path(error.file), error.line, error.column) == (source, 2, 6)  # City, not Address 1
+    assert error.message == (
+        f"City: {wide!r} is 46 characters, wider than the envelope window (45)"
+    )
+    assert "split it over two address lines" in error.hint
+    # The honorific counts: it is on the name line.
+    name = "N" * 43
+    source = write_csv(root, f"Title,Name\nDr,{name}\n")
+    with pytest.raises(LettersError) as caught:
+        import_recipients(root, source)
+    assert (caught.value.line, caught.value.column) == (2, 2)
+    assert caught.value.message.startswith(f"Name: 'Dr {name}' is 46 characters")
+
+
+def test_an_address_that_just_fits_the_window_imports_and_checks(workspace, run):
+    root = workspace()
+    fits = "x" * 45
+    source = write_csv(
+        root,
+        f"{WINDOW_HEADER}\n"
+        f"Six Lines,,Ministry,1 Road,{fits},London,United Kingdom,\n"
+        "Five Lines,Minister,Ministry,1 Road,,London,,letter\n",
+    )
+    result = run("import", source, "-C", root)
+    assert result.exit_code == 0, result.output
+    assert run("check", "-C", root).exit_code == 0
+
+
+def test_an_update_that_leaves_the_address_alone_is_not_blamed_for_it(workspace, run):
+    long_address = RECIPIENTS.replace(
+        "      - London SW1Y 4JH\n",
+        "      - London SW1Y 4JH\n      - Westminster\n      - United Kingdom\n",
+    )
+    root = workspace(**{"recipients.yaml": long_address})  # 7 lines: check reports it
+    report = import_recipients(root, write_csv(root, "Id,Email\nada,ada@example.org\n"))
+    assert [u.id for u in report.updated] == ["ada"]
+    # Adding to that address is this row's doing: the row is refused.
+    source = write_csv(root, "Id,Job title\nada,Chair\n")
+    with pytest.raises(LettersError) as caught:
+        import_recipients(root, source)
+    assert (caught.value.line, caught.value.column) == (2, 2)
+    assert "the address has 7 lines" in caught.value.message
 
 
 def test_a_missing_recipients_file_is_created(tmp_path, run):
