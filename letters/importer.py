@@ -692,36 +692,36 @@ def _validate(
         return [
             _explain(error, row, merged, index, existing, source, columns) for error in exc.errors()
         ]
-    return _window_problems(row, recipient, index, existing, source) if window else []
+    return _window_problems(row, recipient, source) if window else []
 
 
 # Fields that make the lines in the envelope window, and the paper that sets how many fit.
 _WINDOW_FIELDS = frozenset({"honorific", "name", "title", "organisation", "address", "paper"})
 
 
-def _window_problems(
-    row: _Row, recipient: Recipient, index: int | None, existing: _Existing, source: Path
-) -> list[LettersError]:
+def _window_problems(row: _Row, recipient: Recipient, source: Path) -> list[LettersError]:
     """The address block must fit the envelope window, as letters.plan checks it: at most
     MAX_ADDRESS_LINES lines for the recipient's paper (A4 when it has none), each at most
-    MAX_ADDRESS_LINE_CHARS characters."""
+    MAX_ADDRESS_LINE_CHARS characters. Each problem is reported at the row, in the column of
+    the value (or, for a value kept from recipients.yaml, the row's first address-block column).
+    """
     problems: list[LettersError] = []
     paper = recipient.paper or "a4"
     limit = MAX_ADDRESS_LINES[paper]
     count = len(recipient_lines(recipient))
+    block = next(
+        (
+            row.columns[name]
+            for name in ("address", "organisation", "title", "name", "honorific", "paper")
+            if name in row.columns
+        ),
+        None,
+    )
     if count > limit:
-        column = next(
-            (
-                row.columns[name]
-                for name in ("address", "organisation", "title", "name", "honorific", "paper")
-                if name in row.columns
-            ),
-            None,
-        )
         problems.append(
             _cell_error(
                 row,
-                column,
+                block,
                 source,
                 f"the address has {count} lines, but the "
                 f"{'A4' if paper == 'a4' else 'US Letter'} envelope window holds {limit} "
@@ -735,16 +735,17 @@ def _window_problems(
         (("title",), recipient.title, row.columns.get("title")),
         (("organisation",), recipient.organisation, row.columns.get("organisation")),
     ]
-    from_row = "address" in row.values
+    from_row = row.address_columns if "address" in row.values else []
     lines += [
-        (("address", i), line, row.address_columns[i] if from_row else None)
+        (("address", i), line, from_row[i] if i < len(from_row) else None)
         for i, line in enumerate(recipient.address)
     ]
     for path, value, column in lines:
         if len(value) <= MAX_ADDRESS_LINE_CHARS:
             continue
+        kept = "" if column else f" (the {path[0]} in recipients.yaml)"
         message = (
-            f"{value!r} is {len(value)} characters, wider than the envelope window "
+            f"{value!r}{kept} is {len(value)} characters, wider than the envelope window "
             f"({MAX_ADDRESS_LINE_CHARS})"
         )
         hint = (
@@ -752,17 +753,7 @@ def _window_problems(
             if path[0] == "address"
             else f"shorten it to {MAX_ADDRESS_LINE_CHARS} characters"
         )
-        if column is None and index is not None and existing.located is not None:
-            # The line is already in recipients.yaml, not in this row: point there.
-            problems.append(
-                existing.located.error(
-                    ("recipients", index, *path),
-                    f"{path[0]}: {message}",
-                    f"{hint} (row {row.number} updates this recipient)",
-                )
-            )
-        else:
-            problems.append(_cell_error(row, column, source, message, hint))
+        problems.append(_cell_error(row, column or block, source, message, hint))
     return problems
 
 

@@ -1,4 +1,4 @@
-"""Markdown → HTML and the HTML page of a letter (no PDF rendering here)."""
+"""Markdown → HTML and the HTML page of a letter (one PDF, to see that long values wrap)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from letters.html import (
     page_counter_content,
 )
 from letters.letter import Labels
-from tests.pdf_helpers import make_letter
+from tests.pdf_helpers import make_letter, page_texts, render
 
 
 def visible_text(fragment: str) -> str:
@@ -159,6 +159,92 @@ def test_layout_cannot_reach_python_internals(tmp_path: Path):
     )
     with pytest.raises(LettersError):
         letter_page(make_letter(), tmp_path)
+
+
+def copied_layout(workspace: Path, extra: str = "") -> Path:
+    """The default layout copied into workspace/templates/, with `extra` at the top of the body."""
+    templates = workspace / "templates"
+    templates.mkdir(exist_ok=True)
+    layout = templates / "letter.html.j2"
+    text = (ASSETS_DIR / "letter.html.j2").read_text("utf-8")
+    layout.write_text(text.replace('<main class="body">', '<main class="body">' + extra), "utf-8")
+    return layout
+
+
+@pytest.mark.parametrize("tag", ['{% include "secret.txt" %}', '{% import "secret.txt" as s %}'])
+def test_layout_cannot_include_a_link_to_a_file_outside_its_folder(tmp_path: Path, tag):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-HOSTNAME", "utf-8")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    layout = copied_layout(workspace, tag)
+    (layout.parent / "secret.txt").symlink_to(secret)
+    with pytest.raises(LettersError) as caught:
+        letter_page(make_letter(), workspace)
+    error = caught.value
+    assert error.file == layout
+    assert error.line == next(
+        n for n, line in enumerate(layout.read_text("utf-8").splitlines(), 1) if tag in line
+    )
+    assert "'secret.txt'" in error.message and "TOP-SECRET" not in error.message
+    assert "inside templates/" in error.hint
+
+
+def test_layout_can_include_files_in_its_folder_even_through_a_link(tmp_path: Path):
+    layout = copied_layout(tmp_path, '{% include "_notice.html" %}{% include "_alias.html" %}')
+    (layout.parent / "_notice.html").write_text("<p>Printed on recycled paper</p>", "utf-8")
+    (layout.parent / "_alias.html").symlink_to(layout.parent / "_notice.html")
+    page = letter_page(make_letter(), tmp_path)
+    assert page.count("<p>Printed on recycled paper</p>") == 2
+
+
+@pytest.mark.parametrize("name", ["letter.html.j2", "letter.css"])
+def test_a_layout_override_linked_outside_the_workspace_is_refused(tmp_path: Path, name):
+    outside = tmp_path / "elsewhere" / name
+    outside.parent.mkdir()
+    outside.write_text((ASSETS_DIR / name).read_text("utf-8"), "utf-8")
+    workspace = tmp_path / "ws"
+    (workspace / "templates").mkdir(parents=True)
+    (workspace / "templates" / name).symlink_to(outside)
+    with pytest.raises(LettersError) as caught:
+        letter_page(make_letter(), workspace)
+    assert caught.value.file == workspace / "templates" / name
+    assert "outside the campaign folder" in caught.value.message
+    assert caught.value.hint == "copy the file into templates/ instead of linking to it"
+
+
+def test_a_layout_linked_from_elsewhere_in_the_workspace_is_refused(tmp_path: Path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "letter.html.j2").write_text("<html>{{ body_html }}</html>", "utf-8")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "letter.html.j2").symlink_to(shared / "letter.html.j2")
+    with pytest.raises(LettersError) as caught:
+        letter_page(make_letter(), tmp_path)
+    assert caught.value.file == tmp_path / "templates" / "letter.html.j2"
+    assert "outside templates/" in caught.value.message
+
+
+def test_long_unbreakable_values_wrap_inside_the_text_column(tmp_path: Path):
+    from letters.pdf import PdfRenderer
+
+    url = "https://example.org/" + "a1b2c3d4e5" * 28  # 300 characters, no break opportunity
+    word = "W" + "o" * 199
+    letter = make_letter(
+        subject=word,
+        reference="REF-" + "9" * 120,
+        recipient_lines=("Jane Doe", word[:120], "London"),
+        body_markdown=f"Dear Minister,\n\nSee {url} now.\n\n## {word}\n\n* {url}",
+        signature_lines=(word, "Campaign Director"),
+    )
+    text = "\n".join(page_texts(render(PdfRenderer(tmp_path), letter)))
+    lines = text.splitlines()
+    # A4's text column holds about 90 characters at 10.5 pt; unwrapped, one line holds 300.
+    assert max(len(line) for line in lines) < 120, max(lines, key=len)
+    joined = re.sub(r"\s+", "", text)
+    for value in (url, word, word[:120], "REF-" + "9" * 120):
+        assert value in joined
+    assert any(line.endswith("14 March 2026") for line in lines)  # the date stays whole
 
 
 def test_html_module_does_not_import_weasyprint():

@@ -519,6 +519,22 @@ def test_an_update_that_leaves_the_address_alone_is_not_blamed_for_it(workspace,
     assert "the address has 7 lines" in caught.value.message
 
 
+def test_a_wide_line_kept_from_recipients_yaml_is_reported_at_the_row_that_touches_it(
+    workspace,
+):
+    title = "Chief Executive of Everything " + "x" * 20  # 50 characters
+    root = workspace(**{"recipients.yaml": RECIPIENTS.replace("Chief Executive", title)})
+    source = write_csv(root, "Id,Email,Address\nada,ada@example.org,1 New Road\n")
+    with pytest.raises(LettersError) as caught:
+        import_recipients(root, source)
+    error = caught.value
+    assert (Path(error.file), error.line, error.column) == (source, 2, 3)
+    assert error.message == (
+        f"Address: {title!r} (the title in recipients.yaml) is 50 characters, "
+        "wider than the envelope window (45)"
+    )
+
+
 def test_a_missing_recipients_file_is_created(tmp_path, run):
     root = tmp_path / "camp"
     root.mkdir()
