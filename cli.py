@@ -370,9 +370,9 @@ def _print_report(
         would = len(report.outputs) - report.count("unchanged")
         out.print(f"{would} would be written, {report.count('unchanged')} unchanged.")
         return
-    for output in report.outputs:
-        for warning in output.warnings:
-            err.print(f"[yellow]warning:[/yellow] {_escape(warning)}")
+    warnings = [warning for output in report.outputs for warning in output.warnings]
+    for warning in dict.fromkeys(warnings):  # a missing library would repeat for every letter
+        err.print(f"[yellow]warning:[/yellow] {_escape(warning)}")
     for error in report.render_errors:
         err.print(f"[red]skipped:[/red] {_escape(error.describe(root))}")
     for output in report.failed:
