@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import markdown
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from letters.confined_loader import ConfinedLoader
 from letters.errors import LettersError
 from letters.letter import Letter
 from letters.template_lines import template_line
@@ -200,27 +200,11 @@ def _not_found(error: jinja2.TemplateNotFound, layout: Path, line: int) -> Lette
     )
 
 
-class _LayoutLoader(jinja2.FileSystemLoader):
-    """Loads only files whose real path (after following links) is inside `folder`."""
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(str(folder))
-        self.folder = folder.resolve()
-
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
-        source, filename, uptodate = super().get_source(environment, template)
-        if not filename or not Path(filename).resolve().is_relative_to(self.folder):
-            raise jinja2.TemplateNotFound(template)
-        return source, filename, uptodate
-
-
 @functools.cache
 def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     # One environment per folder: its loader recompiles a template only when the file changes.
     return ImmutableSandboxedEnvironment(
-        loader=_LayoutLoader(folder),
+        loader=ConfinedLoader(folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

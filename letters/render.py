@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import FileSystemLoader, StrictUndefined, pass_context
+from jinja2 import StrictUndefined, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from letters.confined_loader import ConfinedLoader
 from letters.errors import LettersError
 from letters.escape import MarkdownText, escape_markdown, hard_break_lines, trusted_markdown
 from letters.language import LanguagePack, language_pack
@@ -69,23 +70,11 @@ class LettersUndefined(StrictUndefined):
         return super()._undefined_message
 
 
-class _BodyLoader(FileSystemLoader):
-    """Loads templates with their front matter blanked out, keeping line numbers.
+class _BodyLoader(ConfinedLoader):
+    """Loads templates with their front matter blanked out, keeping line numbers."""
 
-    Only files really inside templates/ load: a symlink that leads elsewhere is refused.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(str(folder))
-        self.folder = folder.resolve()
-
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
-        source, filename, uptodate = super().get_source(environment, template)
-        if filename and self.folder not in Path(filename).resolve().parents:
-            raise jinja2.TemplateNotFound(template)
-        return split_front_matter(source)[1], filename, uptodate
+    def transform(self, source: str) -> str:
+        return split_front_matter(source)[1]
 
 
 def _repeats_too_much(left: Any, right: Any, limit: int) -> bool:
