@@ -19,6 +19,8 @@ from letters import LettersError, __version__
 from letters.errors import LettersErrors
 
 if TYPE_CHECKING:  # the build module is imported only by the commands that build
+    from rich.progress import Progress, TaskID
+
     from letters.build import BuildReport, OutputResult
 
 app = typer.Typer(
@@ -286,8 +288,8 @@ class BuildProgress:
         self.root = root
         self.quiet = quiet
         self.done = 0
-        self.bar = None
-        self.task = None
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
         self.started = time.monotonic()
 
     def __enter__(self) -> BuildProgress:
@@ -334,6 +336,7 @@ class BuildProgress:
             self.bar.start()
             self.task = self.bar.add_task("build", total=total, rate="")
             self.started = time.monotonic()
+        assert self.task is not None
         elapsed = max(time.monotonic() - self.started, 1e-6)
         self.bar.update(self.task, completed=self.done, rate=f"{self.done / elapsed:.1f}/s")
 
@@ -511,8 +514,8 @@ def import_(
             f"[yellow]duplicate[/yellow]: row {duplicate.row} repeats row {duplicate.first_row} "
             f"({duplicate.id}), skipped"
         )
-    for error in report.skipped:
-        err.print(f"[red]skipped:[/red] {_escape(error.describe(root))}")
+    for problem in report.skipped:
+        err.print(f"[red]skipped:[/red] {_escape(problem.describe(root))}")
     counts = (
         f"{len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.duplicates)} duplicate, "

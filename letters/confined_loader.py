@@ -21,9 +21,9 @@ class ConfinedLoader(jinja2.FileSystemLoader):
 
     def get_source(
         self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+    ) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
-        if not filename or not Path(filename).resolve().is_relative_to(self.folder):
+        if not Path(filename).resolve().is_relative_to(self.folder):
             raise jinja2.TemplateNotFound(template)
         return self.transform(source), filename, uptodate
 

@@ -1071,12 +1071,12 @@ def _plan_changes(
     entries = existing.entries
     by_id: dict[str, int] = {}
     by_person: dict[tuple[str, str], list[int]] = {}
-    for index, entry in enumerate(entries):
+    for position, entry in enumerate(entries):
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             continue  # load_workspace reports it; it cannot be matched
-        by_id.setdefault(entry["id"], index)
+        by_id.setdefault(entry["id"], position)
         by_person.setdefault(_person(entry.get("name"), entry.get("organisation")), []).append(
-            index
+            position
         )
     id_columns = [column.number for column in report.columns if column.target == "id"]
     # Ids written in the file are reserved before any is made up from a name.

@@ -62,7 +62,9 @@ def _render_one(root: Path, letter: Letter, path: Path) -> Rendered:
         error.message = f"{label}: {error.message}"
         return Rendered(error)
     except LimitExceeded as exceeded:
-        return Rendered(LettersError(f"{label}: {exceeded}", letter.template_file, exceeded.hint))
+        return Rendered(
+            LettersError(f"{label}: {exceeded}", letter.template_file, hint=exceeded.hint)
+        )
     except Exception as exc:
         return Rendered(
             LettersError(

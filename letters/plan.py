@@ -94,9 +94,9 @@ def plan_case(
             if only and not any(matches(recipient, selector) for selector in only):
                 continue
             paper = recipient.paper or case_file.case.paper or default_paper or "a4"
-            problem = _address_problem(workspace, recipient, paper)
-            if problem:
-                errors.append(problem)
+            too_big = _address_problem(workspace, recipient, paper)
+            if too_big:
+                errors.append(too_big)
                 continue
             jobs.append(Job(case_file.id, template_name, recipient.id, paper))
     return jobs, _unique(errors)

@@ -103,7 +103,7 @@ class _StreamingWriter:
                     self.write_object(number, self._page_dictionary(obj, reference))
                 elif isinstance(obj, pikepdf.Stream):
                     data = obj.read_raw_bytes()
-                    entries = dict(obj.stream_dict.items())
+                    entries: dict[str, Any] = dict(obj.stream_dict.items())
                     entries["/Length"] = len(data)
                     self.write_object(number, _dictionary(entries, reference), data)
                 else:
@@ -113,7 +113,7 @@ class _StreamingWriter:
                 self.add_blank_page(box)
 
     def _page_dictionary(self, page: pikepdf.Object, reference: Any) -> bytes:
-        entries = {key: value for key, value in page.items() if key != "/Parent"}
+        entries: dict[str, Any] = {key: value for key, value in page.items() if key != "/Parent"}
         for key in INHERITED:
             if key not in entries:
                 inherited = _inherited(page, key)

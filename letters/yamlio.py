@@ -98,7 +98,7 @@ class _Builder:
                 "write the value out in full where it is used",
             )
         self.seen.add(id(node))
-        tag = str(node.tag.value if hasattr(node.tag, "value") else node.tag)
+        tag = str(getattr(node.tag, "value", node.tag))
         if tag not in _CORE_TAGS:
             raise self.fail(
                 node,
