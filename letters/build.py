@@ -32,7 +32,6 @@ FORMATS = ("md", "html", "pdf")
 MANIFEST = "manifest.json"
 FAILURES = "failures.json"
 ASSETS_DIR = Path(__file__).parent / "assets"
-LANGUAGES_DIR = Path(__file__).parent / "languages"
 
 
 @dataclass(frozen=True)
@@ -483,8 +482,7 @@ class InputHasher:
     def _language(self, tag: str) -> str:
         from letters.language import language_pack
 
-        pack = language_pack(tag)
-        return sha256_file(LANGUAGES_DIR / f"{pack.tag}.toml")
+        return file_digest(language_pack(tag, self.workspace.root).path)
 
 
 class Manifest:

@@ -112,7 +112,8 @@ class _GuardedSandbox(ImmutableSandboxedEnvironment):
 
 
 def _language(context: Context) -> LanguagePack:
-    return language_pack(context.get(LANGUAGE_KEY, "en"))
+    pack = context.get(LANGUAGE_KEY)
+    return pack if isinstance(pack, LanguagePack) else language_pack("en")
 
 
 @pass_context
@@ -197,7 +198,7 @@ class Renderer:
     ) -> Letter:
         case = case_file.case
         template = self.workspace.template_for(template_name, recipient.language)
-        pack = language_pack(template.language)
+        pack = language_pack(template.language, self.workspace.root)
         date = case.date or today
         context = self._context(case_file, recipient, pack, date, paper)
         try:
@@ -254,7 +255,7 @@ class Renderer:
             "case": case_record,
             "sender": sender,
             "date": date,
-            LANGUAGE_KEY: pack.tag,
+            LANGUAGE_KEY: pack,
         }
 
     def _subject(self, template: TemplateFile, context: dict[str, Any], case: Case) -> str:

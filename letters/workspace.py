@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from letters.errors import LettersError
 from letters.fileio import read_text
+from letters.language import find_language_file
 from letters.limits import number
 from letters.schema import LANGUAGE_TAG, SLUG, Case, FrontMatter, Recipient
 from letters.yamlio import MAX_YAML_BYTES, Located, load_yaml, parse_yaml
@@ -384,6 +385,17 @@ def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
             )
             continue
         template = _collect(lambda p=path, n=name, v=variant: read_template(p, n, v), errors)
+        if template is not None and not find_language_file(template.language, workspace.root):
+            errors.append(
+                LettersError(
+                    f"no language file for {template.language!r}: the date, labels and "
+                    "default salutation of these letters would be in English",
+                    path,
+                    hint=f"add languages/{template.language}.toml to the campaign folder "
+                    "(copy en.toml from the letters package and translate it); see the README",
+                )
+            )
+            template = None
         if template is not None:
             workspace.templates.setdefault(name, {})[variant] = template
         else:

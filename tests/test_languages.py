@@ -76,3 +76,60 @@ def test_sample_vietnamese_letter_is_vietnamese_in_pdf(sample, run):
     assert f"Trang 2/{len(reader.pages)}" in reader.pages[1].extract_text()
     assert "Kính gửi Chánh án Nguyễn Văn Hiện," in text
     assert reader.trailer["/Root"]["/Lang"] == "vi"
+
+
+GERMAN = """\
+name = "Deutsch"
+babel_locale = "de"
+date_pattern = "d. MMMM y"
+subject = "Betreff"
+reference = "Unser Zeichen"
+page = "Seite {page} von {pages}"
+salutation = "Sehr geehrte(r) {honorific} {name},"
+salutation_without_honorific = "Guten Tag {name},"
+list_separator = ", "
+list_last_separator = " und "
+"""
+
+
+def test_a_variant_without_a_language_file_is_an_error(workspace, run):
+    root = workspace(**{"templates/appeal.de.md.j2": "Hallo\n\nMit freundlichen Grüßen\n"})
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "templates/appeal.de.md.j2: error: no language file for 'de'" in result.stderr
+    assert "add languages/de.toml to the campaign folder" in result.stderr
+
+
+def test_a_campaign_brings_its_own_language_file(workspace, run):
+    recipients = RECIPIENTS.replace("language: vi", "language: de")
+    root = workspace(
+        **{
+            "recipients.yaml": recipients,
+            "languages/de.toml": GERMAN,
+            "templates/appeal.de.md.j2": (
+                "{{ recipient.salutation }}\n\n{{ ['a', 'b', 'c'] | prose_list }}\n\n"
+                "Mit freundlichen Grüßen\n"
+            ),
+        }
+    )
+    text = preview(root, "free-expression", "hoa", None, TODAY)
+    assert "14\\. März 2026" in text  # escaped: a line starting "14." would be a list
+    assert "Unser Zeichen: REF/1" in text
+    assert "Guten Tag Nguyễn Thị Hoa," in text
+    assert "a, b und c" in text
+    assert run("build", "-C", root).exit_code == 0
+    (root / "languages/de.toml").write_text(GERMAN.replace("Unser Zeichen", "Zeichen"), "utf-8")
+    dry = run("build", "--dry-run", "-C", root)
+    assert "out/free-expression/appeal/hoa.md: rebuild (language changed)" in dry.stdout
+
+
+def test_a_broken_language_file_names_itself(workspace, run):
+    root = workspace(
+        **{
+            "languages/vi.toml": 'name = "x"\n',
+            "templates/appeal.vi.md.j2": "Xin chào\n\nTrân trọng,\n",
+        }
+    )
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "languages/vi.toml: error: language file has no 'babel_locale'" in result.stderr
