@@ -49,7 +49,7 @@ def _root(project: Path | None) -> Path:
     return (project or State.project).resolve()
 
 
-def _fail(error: LettersError, root: Path | None) -> typer.Exit:
+def _fail(error: LettersError, root: Path | None, writes: bool = True) -> typer.Exit:
     errors = error.errors if isinstance(error, LettersErrors) else [error]
     for one in errors:
         where = one.location(root)
@@ -58,7 +58,8 @@ def _fail(error: LettersError, root: Path | None) -> typer.Exit:
         if one.hint:
             err.print(f"  [dim]hint:[/dim] {_escape(one.hint)}")
     if len(errors) > 1:
-        err.print(f"[red]{len(errors)} problems[/red]; nothing was written.")
+        tail = "; nothing was written." if writes else "."
+        err.print(f"[red]{len(errors)} problems[/red]{tail}")
     return typer.Exit(EXIT_INPUT)
 
 
@@ -124,7 +125,7 @@ def check(project: Project = None) -> None:
     except LettersError as error:
         raise _fail(error, root) from None
     if report.errors:
-        raise _fail(LettersErrors(report.errors), root)
+        raise _fail(LettersErrors(report.errors), root, writes=False)
     out.print(
         f"[green]OK[/green]: {report.recipients} recipients, {report.cases} cases, "
         f"{report.templates} templates, {report.letters} letters render."
@@ -343,11 +344,15 @@ class BuildProgress:
 
 def _parse_shard(text: str) -> tuple[int, int]:
     index, _, count = text.partition("/")
-    if index.isdecimal() and count.isdecimal() and 1 <= int(index) <= int(count):
-        return int(index), int(count)
-    raise LettersError(
-        f"--shard {text!r} is not K/N", hint="e.g. --shard 2/4 for the second of four"
-    )
+    if not (index.isdecimal() and count.isdecimal()):
+        raise LettersError(
+            f"--shard {text!r} is not K/N", hint="e.g. --shard 2/4 for the second of four"
+        )
+    if not 1 <= int(index) <= int(count):
+        raise LettersError(
+            f"--shard {text!r}: K must be from 1 to N", hint="e.g. --shard 4/4 for the last"
+        )
+    return int(index), int(count)
 
 
 def _bad_choice(

@@ -42,10 +42,11 @@ def check(root: Path, today: dt.date) -> CheckReport:
             )
             report.letters += 1
         except LettersError as error:
-            # A broken template fails for every recipient: report it once.
+            # A broken template fails for every recipient: report it once, naming the first.
             where = (str(error.file), error.line, error.message)
             if where not in seen:
                 seen.add(where)
+                error.message = f"{job.case_id}/{job.key}: {error.message}"
                 errors.append(error)
     report.errors = errors
     return report

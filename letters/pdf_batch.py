@@ -45,7 +45,9 @@ def _init_worker(root: Path, pdf_variant: str | None, in_pool: bool = False) -> 
     _limits = Limits.from_env()
     if in_pool:
         # Ctrl-C reaches the whole process group; the parent alone decides how to stop.
+        # SIGINT arrives blocked (see render_pdfs), so one sent during start-up is dropped.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _worker_renderer = PdfRenderer(root, pdf_variant=pdf_variant, max_pages=_limits.pages)
 
 
@@ -100,11 +102,17 @@ def render_pdfs(
         waiting: dict[Future[Rendered], PdfItem] = {}
         queue = iter(items)
         try:
-            # Keep a bounded number of letters in flight so memory stays flat.
-            for item in queue:
-                waiting[pool.submit(_render_one, root, item[1], item[2])] = item
-                if len(waiting) >= jobs * 4:
-                    break
+            # Workers are forked by the first submissions: they inherit SIGINT blocked until
+            # their initializer ignores it, so an early Ctrl-C cannot kill one mid-start.
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                # Keep a bounded number of letters in flight so memory stays flat.
+                for item in queue:
+                    waiting[pool.submit(_render_one, root, item[1], item[2])] = item
+                    if len(waiting) >= jobs * 4:
+                        break
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
             while waiting:
                 done, _ = wait(waiting, return_when=FIRST_COMPLETED)
                 for future in done:

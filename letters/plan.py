@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from letters.errors import LettersError
 from letters.render import recipient_lines
 from letters.schema import Recipient
+from letters.text_width import text_width_mm
 from letters.workspace import CaseFile, Workspace, suggest
 
 PAPERS = ("a4", "letter")
 # What fits the envelope window: DIN 5008 form B gives 6 address lines below the
 # return-address zone; a #10 window (7/8 in tall) holds 5 at 10 pt.
 MAX_ADDRESS_LINES = {"a4": 6, "letter": 5}
-MAX_ADDRESS_LINE_CHARS = 45
+MAX_ADDRESS_LINE_CHARS = 45  # about what fits; `line_too_wide` measures the real width
+# The default layout's address block: its width and font size (letters/assets/letter.css).
+ADDRESS_WIDTH_MM = {"a4": 80.0, "letter": 3.6 * 25.4}
+ADDRESS_SIZE_PT = 10.0
 
 
 @dataclass(frozen=True)
@@ -122,17 +126,29 @@ def _address_problem(workspace: Workspace, recipient: Recipient, paper: str) -> 
     name_line = " ".join(part for part in (recipient.honorific, recipient.name) if part)
     values = [name_line, recipient.title, recipient.organisation, *recipient.address]
     for path, value in zip(fields, values, strict=True):
-        if len(value) > MAX_ADDRESS_LINE_CHARS:
+        width = line_too_wide(value, paper)
+        if width:
             file, line, column = workspace.recipient_line(recipient.id, *path)
+            hint = (
+                "split it over two address lines"
+                if path[0] == "address"
+                else "shorten it (an abbreviation, say), or move part of it into the address"
+            )
             return LettersError(
-                f"recipient {recipient.id!r}: address line {value!r} is {len(value)} characters, "
-                f"wider than the envelope window ({MAX_ADDRESS_LINE_CHARS})",
+                f"recipient {recipient.id!r}: address line {value!r} prints {width:.0f} mm wide, "
+                f"wider than the envelope window ({ADDRESS_WIDTH_MM[paper]:.0f} mm)",
                 file,
                 line,
                 column,
-                "split it over two address lines",
+                hint,
             )
     return None
+
+
+def line_too_wide(text: str, paper: str) -> float:
+    """The printed width in mm of an address line too wide for the window, else 0."""
+    width = text_width_mm(text, ADDRESS_SIZE_PT)
+    return width if width > ADDRESS_WIDTH_MM[paper] else 0.0
 
 
 def _unique(errors: list[LettersError]) -> list[LettersError]:

@@ -441,6 +441,8 @@ def read_template(path: Path, name: str, variant: str) -> TemplateFile:
                 else ""
             )
             if "{{" in raw or "{%" in raw:
+                error.message = "a value containing {{ or {% must be quoted"
+                error.message = "a value containing {{ or {% must be quoted"
                 error.hint = 'values containing {{ must be quoted: subject: "{{ case.title }}"'
             raise
         if not isinstance(located.data, dict):

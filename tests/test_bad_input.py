@@ -233,7 +233,7 @@ def test_a_file_not_in_utf8_is_named(workspace, run, name):
     [
         (["build", "-j", "0"], "--jobs 0: give at least 1"),
         (["build", "--shard", "²/2"], "is not K/N"),
-        (["build", "--shard", "3/2"], "is not K/N"),
+        (["build", "--shard", "3/2"], "K must be from 1 to N"),
         (["build", "--print", "--to", "ada"], "cannot go with --to"),
     ],
 )
@@ -301,3 +301,16 @@ def test_an_empty_required_value_says_it_is_empty(workspace, run):
     assert result.exit_code == 2
     assert "cases/free-expression.yaml:1:" in result.stderr
     assert "title: is empty" in result.stderr
+
+
+def test_the_window_check_measures_printed_width_not_characters(workspace, run):
+    capitals = "WWW MMM SENATE COMMITTEE ON FOREIGN RELATIONS"  # 45 characters, 102 mm
+    narrow = "illustrious little institute of liberty, Ltd."  # 45 characters, 70 mm
+    wide = RECIPIENTS.replace("title: Chief Executive", f"title: {capitals}")
+    result = run("check", "-C", workspace(**{"recipients.yaml": wide}))
+    assert result.exit_code == 2
+    assert "recipients.yaml:5:" in result.stderr
+    assert "prints 102 mm wide, wider than the envelope window (80 mm)" in result.stderr
+    assert "shorten it" in result.stderr
+    fine = RECIPIENTS.replace("title: Chief Executive", f"title: {narrow}")
+    assert run("check", "-C", workspace(**{"recipients.yaml": fine})).exit_code == 0

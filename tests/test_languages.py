@@ -132,4 +132,5 @@ def test_a_broken_language_file_names_itself(workspace, run):
     )
     result = run("check", "-C", root)
     assert result.exit_code == 2
-    assert "languages/vi.toml: error: language file has no 'babel_locale'" in result.stderr
+    assert "languages/vi.toml: error: " in result.stderr
+    assert "language file has no 'babel_locale'" in result.stderr
