@@ -81,6 +81,7 @@ class BuildReport:
     planned: list[Job] = field(default_factory=list)
     outputs: list[OutputResult] = field(default_factory=list)
     render_errors: list[LettersError] = field(default_factory=list)
+    render_failures: list[tuple[Job, LettersError]] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     print_files: list[Path] = field(default_factory=list)
     total: int = 0
@@ -108,7 +109,7 @@ def output_path(out_dir: Path, job: Job, fmt: str) -> Path:
 
 def prepare(
     root: Path, options: BuildOptions
-) -> tuple[Workspace, list[Job], list[tuple[Job, Letter]], list[LettersError]]:
+) -> tuple[Workspace, list[Job], list[tuple[Job, Letter]], list[tuple[Job, LettersError]]]:
     """Load, plan and render every selected letter in memory; collect every problem."""
     workspace, errors = load_workspace(root)
     if errors:
@@ -121,12 +122,12 @@ def prepare(
         jobs = [job for job in jobs if in_shard(job, options.shard)]
     renderer = Renderer(workspace)
     letters: list[tuple[Job, Letter]] = []
-    render_errors: list[LettersError] = []
+    render_errors: list[tuple[Job, LettersError]] = []
     for job in jobs:
         try:
             letters.append((job, render_job(renderer, workspace, job, options.today)))
         except LettersError as error:
-            render_errors.append(error)
+            render_errors.append((job, error))
     return workspace, jobs, letters, render_errors
 
 
@@ -156,9 +157,15 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
             "--print needs every letter; a shard has only its slice",
             hint="build the shards, gather their out/ folders, then run `letters merge-print`",
         )
-    workspace, jobs, letters, render_errors = prepare(root, options)
+    workspace, jobs, letters, render_failures = prepare(root, options)
     out_dir = (options.out_dir or workspace.root / "out").resolve()
-    report = BuildReport(out_dir=out_dir, planned=jobs, render_errors=render_errors)
+    render_errors = [error for _, error in render_failures]
+    report = BuildReport(
+        out_dir=out_dir,
+        planned=jobs,
+        render_errors=render_errors,
+        render_failures=render_failures,
+    )
     if render_errors and not options.keep_going:
         raise LettersErrors(render_errors)
     hasher = InputHasher(workspace, options)
@@ -209,6 +216,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
             [r for r in report.outputs if r.job.case_id == case_id],
             failures_name(options.shard),
             partial=bool(options.to),
+            not_rendered=[(j, e) for j, e in render_failures if j.case_id == case_id],
         )
     if not options.to and not options.shard and not report.stopped_early:
         # Only a full build knows every letter that should exist; a partial one would
@@ -261,9 +269,9 @@ def write_case_print_files(out_dir: Path, jobs: list[Job], duplex: bool) -> list
 
 def merge_print(root: Path, options: BuildOptions) -> list[Path]:
     """Join the PDFs of a sharded build into print files, in unsharded order."""
-    workspace, jobs, letters, render_errors = prepare(root, options)
-    if render_errors:
-        raise LettersErrors(render_errors)
+    workspace, jobs, letters, render_failures = prepare(root, options)
+    if render_failures:
+        raise LettersErrors([error for _, error in render_failures])
     out_dir = (options.out_dir or workspace.root / "out").resolve()
     hasher = InputHasher(workspace, options)
     problems: list[str] = []
@@ -311,11 +319,23 @@ def failures_name(shard: tuple[int, int] | None) -> str:
     return f"failures.{shard[0]}-of-{shard[1]}.json" if shard else FAILURES
 
 
-def write_failures(case_dir: Path, outputs: list[OutputResult], name: str, partial: bool) -> None:
-    """Record the letters that failed. A partial build (--to) keeps the failures of letters
-    it did not try again; a full build (or a shard, in its own file) replaces the list."""
+def write_failures(
+    case_dir: Path,
+    outputs: list[OutputResult],
+    name: str,
+    partial: bool,
+    not_rendered: list[tuple[Job, LettersError]] | None = None,
+) -> None:
+    """Record the letters that failed, at the template stage ("render") or an output format.
+
+    A partial build (--to) keeps the failures of letters it did not try again; a full build
+    (or a shard, in its own file) replaces the list."""
     path = case_dir / name
+    not_rendered = not_rendered or []
     tried = {(r.job.template_name, r.job.recipient_id, r.format) for r in outputs}
+    # "render" stands for the template stage: tried by every letter this build selected.
+    tried |= {(r.job.template_name, r.job.recipient_id, "render") for r in outputs}
+    tried |= {(job.template_name, job.recipient_id, "render") for job, _ in not_rendered}
     entries = []
     if partial:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
@@ -337,6 +357,18 @@ def write_failures(case_dir: Path, outputs: list[OutputResult], name: str, parti
         }
         for result in outputs
         if result.status == "failed"
+    ]
+    entries += [
+        {
+            "case": job.case_id,
+            "template": job.template_name,
+            "recipient": job.recipient_id,
+            "format": "render",
+            "error": error.message,
+            "file": str(error.file or ""),
+            "line": error.line,
+        }
+        for job, error in not_rendered
     ]
     if not entries:
         path.unlink(missing_ok=True)

@@ -48,4 +48,9 @@ def copy_sample(target: Path, force: bool = False) -> list[Path]:
         else:
             shutil.copyfile(origin, target / part)
             written.append(target / part)
+    ignore = target / ".gitignore"
+    if not ignore.exists():
+        # Built letters are outputs: keep them out of the campaign's history.
+        ignore.write_text("out/\n", encoding="utf-8")
+        written.append(ignore)
     return written

@@ -17,6 +17,7 @@ def test_init_copies_the_sample_and_refuses_to_overwrite(tmp_path, run):
         "templates/company-letter.md.j2",
         "templates/government-demands.md.j2",
     } <= files_under(tmp_path / "camp")
+    assert (tmp_path / "camp/.gitignore").read_text() == "out/\n"
     again = run("init", tmp_path / "camp")
     assert again.exit_code == 2
     assert "already exists" in again.stderr and "--force" in again.stderr
@@ -144,8 +145,13 @@ def test_a_letter_that_fails_stops_the_build_unless_keep_going(workspace, run):
     assert files_under(root / "out") == {
         "free-expression/appeal/ada.md",
         "free-expression/manifest.json",
+        "free-expression/failures.json",
     }
     assert "skipped:" in kept.stderr and "appeal.md.j2:1" in kept.stderr
+    failures = json.loads((root / "out/free-expression/failures.json").read_text())["failures"]
+    assert [(f["recipient"], f["format"], f["line"]) for f in failures] == [("hoa", "render", 1)]
+    failures = json.loads((root / "out/free-expression/failures.json").read_text())["failures"]
+    assert [(f["recipient"], f["format"], f["line"]) for f in failures] == [("hoa", "render", 1)]
 
 
 def test_preview_plain_prints_the_markdown_letter(workspace, run):

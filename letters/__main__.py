@@ -1,0 +1,5 @@
+"""`python -m letters` runs the command line, like the `letters` script."""
+
+from cli import main
+
+main()
