@@ -136,16 +136,30 @@ def letter_page(letter: Letter, workspace: Path) -> str:
 
 
 RETURN_ADDRESS_CHARS = 66  # what fits one 6.5 pt line across the 80 mm field
+NBSP = "\u00a0"
 
 
 def return_address(head: str, address: tuple[str, ...]) -> str:
-    """One line for the window's return-address zone: drop the last lines (country) if long."""
+    """The text of the window's return-address zone (A4), on one line when it can be.
+
+    The whole address when it fits RETURN_ADDRESS_CHARS; else without its last line
+    (normally the country) when it has three or more and that fits; else all of it, which
+    wraps upwards in the zone (17.7 mm hold two lines and more). The street and the town
+    are never dropped: the post office returns a letter to them. Text that wraps breaks
+    after a " · ", not inside an address line that fits on one line ("M1" / "1AA").
+    """
     lines = [line for line in address if line]
-    while True:
-        text = " · ".join(v for v in (head, *lines) if v)
-        if len(text) <= RETURN_ADDRESS_CHARS or len(lines) <= 1:
-            return text
-        lines.pop()
+    text = " · ".join(v for v in (head, *lines) if v)
+    if len(text) <= RETURN_ADDRESS_CHARS:
+        return text
+    if len(lines) >= 3:
+        shorter = " · ".join(v for v in (head, *lines[:-1]) if v)
+        if len(shorter) <= RETURN_ADDRESS_CHARS:
+            return shorter
+    whole = [
+        line.replace(" ", NBSP) if len(line) <= RETURN_ADDRESS_CHARS else line for line in lines
+    ]
+    return f"{NBSP}· ".join(v for v in (head, *whole) if v)
 
 
 def page_context(letter: Letter, layout: Layout) -> dict[str, Any]:

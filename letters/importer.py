@@ -25,10 +25,13 @@ fields.KEY      a header written as ``fields.KEY``
 A bare "Title" is the form of address (Mr, Dr, H.E.), as in address-book exports and
 mailing lists; a job title needs "Job title", "Position" or "Role".
 
-The address is assembled from, in this order: the "Address" cell (a multi-line cell gives
-several lines), then "Address 1"/"Street", "Address 2", "Address 3", "City"/"Town",
-"State"/"Region"/"Province"/"County", "Postcode"/"Postal code"/"Zip", "Country": one line
-each, whatever the order of the columns. Tags are split on "," and ";".
+The address is assembled in postal order, whatever the order of the columns: the
+"Address" cell (a multi-line cell gives several lines), then "Address 1"/"Street",
+"Address 2", "Address 3" (one line each), then ONE line made of "City"/"Town",
+"State"/"Region"/"Province"/"County" and "Postcode"/"Postal code"/"Zip" — "City, State
+Postcode" when a state is given ("Cupertino, CA 95014"), else "City Postcode"
+("Manchester M1 1AA") — and last "Country" on its own line. (A line break in the City cell
+puts what comes before it on a line of its own.) Tags are split on "," and ";".
 
 ``--map "Column=field"`` overrides the table for one column; the field may be any of the
 above, ``fields.KEY``, or ``-`` to drop the column. A column matched by nothing is kept
@@ -39,8 +42,8 @@ under ``fields`` with its header as key in lowercase ASCII joined by underscores
 Rows are matched to existing recipients by id, or by name and organisation when the row
 has no id; a match is updated in place (only the fields whose value changed), anything else
 is appended with an id made from the name. An empty cell never clears a value. A row whose
-address block would not fit the envelope window (the limits `letters check` applies: lines and
-characters per line) is invalid too. Nothing is written unless every row is valid, or
+address block would not fit the envelope window (the limits `letters check` applies: lines, and
+the printed width of each line) is invalid too. Nothing is written unless every row is valid, or
 `skip_invalid` is set.
 """
 
@@ -74,7 +77,7 @@ from ruamel.yaml.util import load_yaml_guess_indent
 
 from letters.errors import LettersError, LettersErrors
 from letters.fileio import read_text, write_atomic
-from letters.plan import MAX_ADDRESS_LINE_CHARS, MAX_ADDRESS_LINES
+from letters.plan import ADDRESS_WIDTH_MM, MAX_ADDRESS_LINES, line_too_wide
 from letters.render import recipient_lines
 from letters.schema import Recipient
 from letters.workspace import RECIPIENTS_FILE, max_yaml_bytes, suggest
@@ -124,6 +127,12 @@ _ADDRESS_PARTS: tuple[tuple[str, ...], ...] = (
     ("postcode", "post code", "postal code", "zip", "zip code", "zipcode"),
     ("country",),
 )
+# City, State and Postcode share one line: "Cupertino, CA 95014", "Manchester M1 1AA".
+_CITY, _STATE, _POSTCODE = (
+    next(rank for rank, part in enumerate(_ADDRESS_PARTS, 1) if part[0] == name)
+    for name in ("city", "state", "postcode")
+)
+_LOCALITY = (_CITY, _STATE, _POSTCODE)
 _HEADERS: dict[str, tuple[str, int]] = {
     **{header: (name, 0) for name, headers in _SYNONYMS.items() for header in headers},
     **{header: ("address", rank) for rank, part in enumerate(_ADDRESS_PARTS, 1) for header in part},
@@ -243,6 +252,7 @@ class _Row:
     values: dict[str, Any]  # field → text, a tuple of lines/tags, or {key: text} for fields
     columns: dict[str, Column]  # "name", "fields.x"… → the column it came from
     address_columns: list[Column] = field(default_factory=list)  # per address line
+    joined_line: int | None = None  # the address line made of City, State and Postcode
 
 
 @dataclass
@@ -615,10 +625,38 @@ def _row_values(
             )
         )
     if address:
-        address.sort(key=lambda part: (part[0].rank, part[0].number))
-        row.values["address"] = tuple(line for _, lines in address for line in lines)
-        row.address_columns = [column for column, lines in address for _ in lines]
+        assembled, joined = _address_lines(address)
+        row.values["address"] = tuple(line for line, _ in assembled)
+        row.address_columns = [column for _, column in assembled]
+        row.joined_line = joined
     return row, errors
+
+
+def _address_lines(
+    address: list[tuple[Column, list[str]]],
+) -> tuple[list[tuple[str, Column]], int | None]:
+    """The address lines in postal order, each with the column it came from, and the index
+    of the line that joins City, State and Postcode when it joins two or more of them."""
+    address = sorted(address, key=lambda part: (part[0].rank, part[0].number))
+    parts = {column.rank: (column, lines) for column, lines in address if column.rank in _LOCALITY}
+    out: list[tuple[str, Column]] = []
+    joined: int | None = None
+    for column, lines in address:
+        if column.rank not in _LOCALITY:
+            out += [(line, column) for line in lines]
+            continue
+        if column.rank != min(parts):
+            continue  # already written with the first part
+        city_column, city_lines = parts.get(_CITY, (None, []))
+        # Lines above the last one of a multi-line City cell stay lines of their own.
+        out += [(line, city_column) for line in city_lines[:-1] if city_column]
+        city = city_lines[-1] if city_lines else ""
+        state, postcode = (" ".join(parts.get(rank, (None, []))[1]) for rank in (_STATE, _POSTCODE))
+        head = ", ".join(part for part in (city, state) if part)
+        out.append((" ".join(part for part in (head, postcode) if part), column))
+        if sum(bool(part) for part in (city, state, postcode)) > 1:
+            joined = len(out) - 1
+    return out, joined
 
 
 def _cell_error(
@@ -701,8 +739,8 @@ _WINDOW_FIELDS = frozenset({"honorific", "name", "title", "organisation", "addre
 
 def _window_problems(row: _Row, recipient: Recipient, source: Path) -> list[LettersError]:
     """The address block must fit the envelope window, as letters.plan checks it: at most
-    MAX_ADDRESS_LINES lines for the recipient's paper (A4 when it has none), each at most
-    MAX_ADDRESS_LINE_CHARS characters. Each problem is reported at the row, in the column of
+    MAX_ADDRESS_LINES lines for the recipient's paper (A4 when it has none), each no wider in
+    print than the window (`line_too_wide`). Each problem is reported at the row, in the column of
     the value (or, for a value kept from recipients.yaml, the row's first address-block column).
     """
     problems: list[LettersError] = []
@@ -741,18 +779,23 @@ def _window_problems(row: _Row, recipient: Recipient, source: Path) -> list[Lett
         for i, line in enumerate(recipient.address)
     ]
     for path, value, column in lines:
-        if len(value) <= MAX_ADDRESS_LINE_CHARS:
+        width = line_too_wide(value, paper)
+        if not width:
             continue
         kept = "" if column else f" (the {path[0]} in recipients.yaml)"
         message = (
-            f"{value!r}{kept} is {len(value)} characters, wider than the envelope window "
-            f"({MAX_ADDRESS_LINE_CHARS})"
+            f"{value!r}{kept} prints {width:.0f} mm wide, wider than the envelope window "
+            f"({ADDRESS_WIDTH_MM[paper]:.0f} mm)"
         )
-        hint = (
-            "split it over two address lines (a line break in the cell, or another column)"
-            if path[0] == "address"
-            else f"shorten it to {MAX_ADDRESS_LINE_CHARS} characters"
-        )
+        if path[0] != "address":
+            hint = "shorten it (an abbreviation, say)"
+        elif column and path[1] == row.joined_line:
+            hint = (
+                "City, State and Postcode share this line: abbreviate the state or the "
+                "city, or put part of the city on a line above it (a line break in the cell)"
+            )
+        else:
+            hint = "split it over two address lines (a line break in the cell, or another column)"
         problems.append(_cell_error(row, column or block, source, message, hint))
     return problems
 

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import html
+import io
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from letters.errors import LettersError
 from letters.escape import escape_markdown
 from letters.html import (
     ASSETS_DIR,
+    RETURN_ADDRESS_CHARS,
     css_string,
     layout_files,
     letter_page,
     markdown_to_html,
     page_counter_content,
+    return_address,
 )
 from letters.letter import Labels
-from tests.pdf_helpers import make_letter, page_texts, render
+from tests.pdf_helpers import SENDER, make_letter, page_texts, position_of, render, text_lines
 
 
 def visible_text(fragment: str) -> str:
@@ -245,6 +251,101 @@ def test_long_unbreakable_values_wrap_inside_the_text_column(tmp_path: Path):
     for value in (url, word, word[:120], "REF-" + "9" * 120):
         assert value in joined
     assert any(line.endswith("14 March 2026") for line in lines)  # the date stays whole
+
+
+# ---- the return address (A4 window) --------------------------------------------------------
+
+STREET, TOWN, COUNTRY = "12 Example Street", "Manchester M1 1AA", "United Kingdom"
+
+
+def shown(text: str) -> str:
+    return text.replace("\u00a0", " ")
+
+
+@pytest.mark.parametrize(
+    ("head", "address", "expected"),
+    [
+        # Fits: all of it on one line.
+        ("Org", (STREET, TOWN, COUNTRY), f"Org · {STREET} · {TOWN} · {COUNTRY}"),
+        # Too long, but fits without the country: the country goes, the town stays.
+        (
+            "Friends of the River",
+            (STREET, TOWN, COUNTRY),
+            f"Friends of the River · {STREET} · {TOWN}",
+        ),
+        # Too long even so: nothing is dropped, it wraps.
+        (
+            "Campaign for Freedom of Expression",
+            (STREET, TOWN, COUNTRY),
+            f"Campaign for Freedom of Expression · {STREET} · {TOWN} · {COUNTRY}",
+        ),
+        # Two lines: the last one is the town, never dropped.
+        (
+            "Campaign for Freedom of Expression",
+            (STREET, TOWN),
+            f"Campaign for Freedom of Expression · {STREET} · {TOWN}",
+        ),
+        ("", ("", STREET, TOWN), f"{STREET} · {TOWN}"),
+    ],
+)
+def test_return_address_never_drops_the_town(head, address, expected):
+    assert shown(return_address(head, address)) == expected
+
+
+def test_a_wrapping_return_address_breaks_between_its_lines_not_inside_them():
+    text = return_address("Campaign for Freedom of Expression", (STREET, TOWN))
+    assert len(text) > RETURN_ADDRESS_CHARS
+    # "M1" and "1AA" stay together; a line ends after a " ·", never starts with one.
+    assert text.endswith("\u00a0· 12\u00a0Example\u00a0Street\u00a0· Manchester\u00a0M1\u00a01AA")
+
+
+def test_a_long_return_address_wraps_above_the_recipient(tmp_path: Path):
+    from letters.pdf import PdfRenderer
+
+    head = "Campaign for Freedom of Expression"
+    sender = replace(SENDER, organisation=head, address=(STREET, TOWN, COUNTRY))
+    output = render(PdfRenderer(tmp_path), make_letter(sender=sender))
+    lines = [(y, shown(text)) for _, y, text in text_lines(output) if 45 < y < 62.7]
+    # Two lines of 6.5 pt at the foot of the zone between 45 mm and 62.7 mm, whole address.
+    assert [text for _, text in lines] == [
+        f"{head} · {STREET} ·",
+        f"{TOWN} · {COUNTRY}",
+    ]
+    (first, _), (second, _) = lines
+    _, recipient = position_of(output, "Rt Hon Jane Doe MP")
+    assert 2 < second - first < 3.5
+    assert second < recipient - 4  # above the first recipient line, not on it
+
+
+# ---- headings ---------------------------------------------------------------------------------
+
+
+def text_styles(output: Any) -> dict[str, tuple[float, str]]:
+    """Each piece of text on page 1 → (its size in pt, its font's name)."""
+    found: dict[str, tuple[float, str]] = {}
+
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        if text.strip() and font:
+            found.setdefault(text.strip(), (round(size * tm[3] * cm[3], 2), font["/BaseFont"]))
+
+    PdfReader(io.BytesIO(output.data)).pages[0].extract_text(visitor_text=visit)
+    return found
+
+
+def test_headings_have_a_hierarchy_and_the_subject_stays_as_it_was(tmp_path: Path):
+    from letters.pdf import PdfRenderer
+
+    body = "Dear Minister,\n\n" + "\n\n".join(
+        f"{'#' * level} Heading {level}\n\nText {level}." for level in range(1, 5)
+    )
+    styles = text_styles(render(PdfRenderer(tmp_path), make_letter(body_markdown=body)))
+    size = {name: styles[name][0] for name in styles}
+    assert size["Heading 1"] > size["Heading 2"] > size["Heading 3"] > size["Text 1."] == 10.5
+    assert size["Heading 4"] > size["Text 1."]
+    for level in (1, 2, 3):
+        assert styles[f"Heading {level}"][1].endswith("Serif-Bold")
+    assert styles["Heading 4"][1].endswith("Serif-Italic")
+    assert styles["Protecting the Thames"] == (10.5, styles["Heading 1"][1])  # the subject
 
 
 def test_html_module_does_not_import_weasyprint():

@@ -433,10 +433,54 @@ def test_address_parts_are_joined_in_address_order_whatever_the_column_order(wor
     assert entries(root)["pm"]["address"] == [
         "10 Downing Street",
         "Westminster",
-        "London",
-        "SW1A 2AA",
+        "London SW1A 2AA",
         "United Kingdom",
     ]
+
+
+def test_city_state_and_zip_make_one_line_as_the_post_writes_them(workspace, run):
+    root = workspace()
+    source = write_csv(
+        root,
+        "Name,Organisation,Street,City,State,Zip,Country,Paper\n"
+        "Tim Cook,Apple Inc.,1 Infinite Loop,Cupertino,CA,95014,USA,letter\n"
+        "Ann Lee,Acme,12 Example Street,Manchester,,M1 1AA,United Kingdom,\n",
+    )
+    report = import_recipients(root, source)
+    assert [a.id for a in report.added] == ["tim-cook", "ann-lee"]
+    data = entries(root)
+    # Name, organisation and three address lines: the 5 a US Letter window holds.
+    assert data["tim-cook"]["address"] == ["1 Infinite Loop", "Cupertino, CA 95014", "USA"]
+    assert data["ann-lee"]["address"] == [
+        "12 Example Street",
+        "Manchester M1 1AA",
+        "United Kingdom",
+    ]
+    recipients(root)
+    assert run("check", "-C", root).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "address"),
+    [
+        ("City,State", "Cupertino,CA", ["Cupertino, CA"]),
+        ("State,Zip", "CA,95014", ["CA 95014"]),
+        ("Town,County,Postcode", "Ely,Cambridgeshire,CB7 4DL", ["Ely, Cambridgeshire CB7 4DL"]),
+        ("Postal code,Country", "0105,Norway", ["0105", "Norway"]),
+        # Before the last line of a multi-line City cell: a line of its own.
+        ("City,Province,Postal code", '"Ba Đình\nHà Nội",,100000', ["Ba Đình", "Hà Nội 100000"]),
+        (
+            "Address,City,Zip",
+            '"1 Road\nBlock B",Springfield,62701',
+            ["1 Road", "Block B", "Springfield 62701"],
+        ),
+    ],
+)
+def test_the_city_line_joins_whatever_parts_are_given(workspace, header, row, address):
+    root = workspace()
+    source = write_csv(root, f"Name,{header}\nKim Lee,{row}\n")
+    import_recipients(root, source)
+    assert entries(root)["kim-lee"]["address"] == address
 
 
 WINDOW_HEADER = "Name,Job title,Organisation,Address 1,Address 2,City,Country,Paper"
@@ -470,28 +514,37 @@ def test_an_address_longer_than_the_envelope_window_is_a_bad_row(workspace, run)
 
 def test_a_line_wider_than_the_envelope_window_is_a_bad_row_at_its_column(workspace):
     root = workspace()
-    wide = "Ward " + "x" * 41  # 46 characters, one more than the window
+    wide = "Ward " + "x" * 41  # 94 mm in the letter font: the window is 80 mm wide
     source = write_csv(root, f"{WINDOW_HEADER}\nWide Line,,,1 Road,,{wide},,\n")
     with pytest.raises(LettersError) as caught:
         import_recipients(root, source)
     error = caught.value
     assert (Path(error.file), error.line, error.column) == (source, 2, 6)  # City, not Address 1
     assert error.message == (
-        f"City: {wide!r} is 46 characters, wider than the envelope window (45)"
+        f"City: {wide!r} prints 94 mm wide, wider than the envelope window (80 mm)"
     )
     assert "split it over two address lines" in error.hint
+    # A joined City, State, Postcode line is reported at its first column, and says so.
+    city = "Llanfairpwllgwyngyll-gogerychwyrndrobwll"  # 75 mm: it fits, but not with the postcode
+    source = write_csv(root, f"Name,Address 1,Postcode,City\nWide Line,1 Road,LL61 5UJ,{city}\n")
+    with pytest.raises(LettersError) as caught:
+        import_recipients(root, source)
+    error = caught.value
+    assert (error.line, error.column) == (2, 4)  # City, the line's first part
+    assert error.message.startswith(f"City: '{city} LL61 5UJ' prints 91 mm wide")
+    assert "City, State and Postcode share this line" in error.hint
     # The honorific counts: it is on the name line.
-    name = "N" * 43
+    name = "N" * 29  # 78 mm: fits alone
     source = write_csv(root, f"Title,Name\nDr,{name}\n")
     with pytest.raises(LettersError) as caught:
         import_recipients(root, source)
     assert (caught.value.line, caught.value.column) == (2, 2)
-    assert caught.value.message.startswith(f"Name: 'Dr {name}' is 46 characters")
+    assert caught.value.message.startswith(f"Name: 'Dr {name}' prints 83 mm wide")
 
 
 def test_an_address_that_just_fits_the_window_imports_and_checks(workspace, run):
     root = workspace()
-    fits = "x" * 45
+    fits = "x" * 39  # 79.5 mm in the letter font: the window is 80 mm wide
     source = write_csv(
         root,
         f"{WINDOW_HEADER}\n"
@@ -522,7 +575,7 @@ def test_an_update_that_leaves_the_address_alone_is_not_blamed_for_it(workspace,
 def test_a_wide_line_kept_from_recipients_yaml_is_reported_at_the_row_that_touches_it(
     workspace,
 ):
-    title = "Chief Executive of Everything " + "x" * 20  # 50 characters
+    title = "Chief Executive of Everything " + "x" * 20  # 91 mm wide
     root = workspace(**{"recipients.yaml": RECIPIENTS.replace("Chief Executive", title)})
     source = write_csv(root, "Id,Email,Address\nada,ada@example.org,1 New Road\n")
     with pytest.raises(LettersError) as caught:
@@ -530,8 +583,8 @@ def test_a_wide_line_kept_from_recipients_yaml_is_reported_at_the_row_that_touch
     error = caught.value
     assert (Path(error.file), error.line, error.column) == (source, 2, 3)
     assert error.message == (
-        f"Address: {title!r} (the title in recipients.yaml) is 50 characters, "
-        "wider than the envelope window (45)"
+        f"Address: {title!r} (the title in recipients.yaml) prints 91 mm wide, "
+        "wider than the envelope window (80 mm)"
     )
 
 
