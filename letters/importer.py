@@ -727,9 +727,8 @@ def _validate(
     try:
         recipient = Recipient.model_validate(merged)
     except ValidationError as exc:
-        return [
-            _explain(error, row, merged, index, existing, source, columns) for error in exc.errors()
-        ]
+        where = _RowPlace(row, merged, index, existing, source, columns)
+        return [_explain(error, where) for error in exc.errors()]
     return _window_problems(row, recipient, source) if window else []
 
 
@@ -800,15 +799,21 @@ def _window_problems(row: _Row, recipient: Recipient, source: Path) -> list[Lett
     return problems
 
 
-def _explain(
-    error: Any,
-    row: _Row,
-    merged: dict[str, Any],
-    index: int | None,
-    existing: _Existing,
-    source: Path,
-    columns: list[Column],
-) -> LettersError:
+@dataclass(frozen=True)
+class _RowPlace:
+    """Everything needed to say where a row's problem is: the cell, or recipients.yaml."""
+
+    row: _Row
+    merged: dict[str, Any]
+    index: int | None
+    existing: _Existing
+    source: Path
+    columns: list[Column]
+
+
+def _explain(error: Any, where: _RowPlace) -> LettersError:
+    row, merged, index = where.row, where.merged, where.index
+    existing, source, columns = where.existing, where.source, where.columns
     loc = tuple(error["loc"])
     name = str(loc[0]) if loc else ""
     key = f"fields.{loc[1]}" if name == "fields" and len(loc) > 1 else name
