@@ -165,7 +165,6 @@ def return_address(head: str, address: tuple[str, ...]) -> str:
 def page_context(letter: Letter, layout: Layout) -> dict[str, Any]:
     """What a layout template can use (documented at the top of the default template)."""
     sender = letter.sender
-    head = sender.organisation or sender.name
     return {
         "letter": letter,
         "labels": letter.labels,
@@ -173,9 +172,9 @@ def page_context(letter: Letter, layout: Layout) -> dict[str, Any]:
         "body_html": Markup(markdown_to_html(letter.body_markdown)),
         "closing_html": Markup(markdown_to_html(letter.closing_markdown)),
         "created": letter.date.isoformat(),
-        "sender_head": head,
-        "sender_contact": tuple(v for v in (sender.phone, sender.email, sender.website) if v),
-        "return_address": return_address(head, sender.address),
+        "sender_head": sender.head,
+        "sender_contact": sender.contact,
+        "return_address": return_address(sender.head, sender.address),
         "logo_url": sender.logo.as_uri() if sender.logo else None,
         "signature_url": sender.signature.as_uri() if sender.signature else None,
         "fonts_url": FONTS_CSS.as_uri(),

@@ -23,6 +23,15 @@ class SenderBlock:
     logo: Path | None = None  # absolute path inside the workspace, already checked
     signature: Path | None = None
 
+    @property
+    def head(self) -> str:
+        """The letterhead's first line: the organisation, or the sender's own name."""
+        return self.organisation or self.name
+
+    @property
+    def contact(self) -> tuple[str, ...]:
+        return tuple(value for value in (self.phone, self.email, self.website) if value)
+
 
 @dataclass(frozen=True)
 class Labels:
@@ -60,6 +69,5 @@ class Letter:
     @property
     def sender_lines(self) -> tuple[str, ...]:
         """Letterhead lines: organisation (or name), postal address, then contact details."""
-        head = self.sender.organisation or self.sender.name
-        contact = tuple(v for v in (self.sender.phone, self.sender.email, self.sender.website) if v)
-        return tuple(v for v in (head, *self.sender.address) if v) + contact
+        sender = self.sender
+        return tuple(v for v in (sender.head, *sender.address) if v) + sender.contact

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from letters.errors import LettersError
+from letters.errors import LettersError, LettersErrors
 from letters.fileio import read_text
 from letters.language import find_language_file
 from letters.limits import number
@@ -134,7 +134,7 @@ def load_workspace(root: Path) -> tuple[Workspace, list[LettersError]]:
 def _collect(action: Any, errors: list[LettersError]) -> Any:
     try:
         return action()
-    except _Problems as problems:
+    except LettersErrors as problems:
         errors.extend(problems.errors)
     except LettersError as error:
         errors.append(error)
@@ -149,13 +149,9 @@ def validate(model: type[BaseModel], located: Located, prefix: tuple[Any, ...] =
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise _Problems([_explain(err, model, located, prefix) for err in exc.errors()]) from None
-
-
-class _Problems(LettersError):
-    def __init__(self, errors: list[LettersError]) -> None:
-        super().__init__(errors[0].message)
-        self.errors = errors
+        raise LettersErrors(
+            [_explain(err, model, located, prefix) for err in exc.errors()]
+        ) from None
 
 
 def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -217,7 +213,7 @@ def _explain(
 def _validated(model: type[BaseModel], located: Located, errors: list[LettersError]) -> Any:
     try:
         return validate(model, located)
-    except _Problems as problems:
+    except LettersErrors as problems:
         errors.extend(problems.errors)
         return None
 
@@ -252,7 +248,7 @@ def _load_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
     for index in range(len(entries)):
         try:
             recipient = validate(Recipient, located, ("recipients", index))
-        except _Problems as problems:
+        except LettersErrors as problems:
             errors.extend(problems.errors)
             continue
         if recipient.id in seen:
