@@ -14,7 +14,6 @@ PAPERS = ("a4", "letter")
 # What fits the envelope window: DIN 5008 form B gives 6 address lines below the
 # return-address zone; a #10 window (7/8 in tall) holds 5 at 10 pt.
 MAX_ADDRESS_LINES = {"a4": 6, "letter": 5}
-MAX_ADDRESS_LINE_CHARS = 45  # about what fits; `line_too_wide` measures the real width
 # The default layout's address block: its width and font size (letters/assets/letter.css).
 ADDRESS_WIDTH_MM = {"a4": 80.0, "letter": 3.6 * 25.4}
 ADDRESS_SIZE_PT = 10.0
