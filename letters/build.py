@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from jinja2 import meta
 
 from letters import __version__
@@ -479,7 +480,8 @@ class InputHasher:
         templates_dir = self.workspace.templates_dir
         digests: dict[str, str] = {}
         queue = [name]
-        env = Renderer(self.workspace).markdown_env
+        # Only the syntax is needed to find references: no sandbox or finalize to set up.
+        env = jinja2.Environment()
         while queue:
             current = queue.pop()
             path = templates_dir / current
