@@ -20,6 +20,8 @@ class LettersError(Exception):
     line: int = 0
     column: int = 0
     hint: str = ""
+    # The letter it concerns, as "case/template/recipient" (empty for workspace problems).
+    letter: str = ""
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -43,7 +45,8 @@ class LettersError(Exception):
     def describe(self, root: Path | None = None) -> str:
         """One line a campaigner can act on: `file:line: message (hint)`."""
         where = self.location(root)
-        text = f"{where}: {self.message}" if where else self.message
+        message = f"{self.letter}: {self.message}" if self.letter else self.message
+        text = f"{where}: {message}" if where else message
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -61,3 +64,8 @@ class LettersErrors(LettersError):
 
     def describe(self, root: Path | None = None) -> str:
         return "\n".join(error.describe(root) for error in self.errors)
+
+
+class WriteError(LettersError):
+    """A problem met while writing output (a full disk, a folder that cannot be written):
+    the command exits 1, not 2, since the input was fine."""
