@@ -415,3 +415,19 @@ def read_text(path: Path) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A stream that replaces `path` atomically (its folder is trusted: the user named it)."""
+    with Confined(path.parent).atomic_stream(path.name) as stream:
+        yield stream
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file in a trusted folder (the package's own assets)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()

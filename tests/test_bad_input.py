@@ -224,7 +224,7 @@ def test_a_file_not_in_utf8_is_named(workspace, run, name):
     path.write_bytes(path.read_text("utf-8").encode("utf-16"))
     result = run("check", "-C", root)
     assert result.exit_code == 2
-    assert f"{name}: error: file is not valid UTF-8" in result.stderr
+    assert f"{name}:1: error: file is not valid UTF-8" in result.stderr
     assert "save it as UTF-8" in result.stderr
 
 
