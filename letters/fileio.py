@@ -402,6 +402,7 @@ def is_abandoned(temporary: Path) -> bool:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace one file atomically (its folder is trusted: the user named it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     Confined(path.parent).write_atomic(path.name, data)
 
 
@@ -420,6 +421,7 @@ def sha256_bytes(data: bytes) -> str:
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A stream that replaces `path` atomically (its folder is trusted: the user named it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with Confined(path.parent).atomic_stream(path.name) as stream:
         yield stream
 
