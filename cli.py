@@ -16,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from letters import LettersError, __version__
-from letters.errors import LettersErrors
+from letters.controls import for_terminal
+from letters.errors import LettersErrors, WriteError
 
 if TYPE_CHECKING:  # the build module is imported only by the commands that build
     from rich.progress import Progress, TaskID
@@ -54,19 +55,23 @@ def _fail(error: LettersError, root: Path | None, writes: bool = True) -> typer.
     for one in errors:
         where = one.location(root)
         prefix = f"[bold]{_escape(where)}[/bold]: " if where else ""
-        err.print(f"{prefix}[red]error:[/red] {_escape(one.message)}")
+        message = f"{one.letter}: {one.message}" if one.letter else one.message
+        err.print(f"{prefix}[red]error:[/red] {_escape(message)}")
         if one.hint:
             err.print(f"  [dim]hint:[/dim] {_escape(one.hint)}")
     if len(errors) > 1:
         tail = "; nothing was written." if writes else "."
         err.print(f"[red]{len(errors)} problems[/red]{tail}")
-    return typer.Exit(EXIT_INPUT)
+    # A problem met while writing (a full disk) is not the input's fault: exit 1.
+    writing = any(isinstance(one, WriteError) for one in errors)
+    return typer.Exit(EXIT_OUTPUT if writing else EXIT_INPUT)
 
 
 def _escape(text: str) -> str:
+    """Text from files, safe for the terminal (no escape sequences) and for Rich markup."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(for_terminal(text))
 
 
 def _today() -> dt.date:
@@ -415,7 +420,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def _row(table: Table, *values: str) -> None:
     # Text cells: data such as "[/red]" in a name is shown, not read as Rich markup.
-    table.add_row(*(Text(value) for value in values))
+    table.add_row(*(Text(for_terminal(value)) for value in values))
 
 
 @app.command()
@@ -436,6 +441,7 @@ def preview(
         text = run_preview(root, case, to, template, _today())
     except LettersError as error:
         raise _fail(error, root) from None
+    text = for_terminal(text)
     if plain or not out.is_terminal:
         sys.stdout.write(text)
         return
@@ -538,6 +544,14 @@ def import_(
 def main() -> None:
     try:
         app()
+    except OSError as exc:
+        # A disk or permission problem that no library call turned into a WriteError:
+        # still the user's to fix, and still named.
+        if os.environ.get("LETTERS_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(f"[red]error:[/red] {_escape(where)}{_escape(exc.strerror or str(exc))}")
+        sys.exit(EXIT_OUTPUT)
     except Exception as exc:
         if os.environ.get("LETTERS_DEBUG"):
             raise

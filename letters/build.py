@@ -19,18 +19,21 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
+from jinja2.loaders import split_template_path
 
 from letters import __version__
-from letters.errors import LettersError, LettersErrors
-from letters.fileio import is_abandoned, sha256_bytes, sha256_file, write_atomic
+from letters.confined_loader import template_text
+from letters.errors import LettersError, LettersErrors, WriteError
+from letters.fileio import Confined, is_abandoned, sha256_bytes, sha256_file
 from letters.letter import Letter
+from letters.manifest import MANIFEST, Manifest, file_digest
 from letters.markdown_letter import letter_markdown
 from letters.plan import Job, plan
 from letters.render import Renderer
-from letters.workspace import TEMPLATE_SUFFIX, Workspace, load_workspace
+from letters.trust import trust_key
+from letters.workspace import TEMPLATE_SUFFIX, TEMPLATES_DIR, Workspace, load_workspace
 
 FORMATS = ("md", "html", "pdf")
-MANIFEST = "manifest.json"
 FAILURES = "failures.json"
 ASSETS_DIR = Path(__file__).parent / "assets"
 
@@ -88,6 +91,7 @@ class BuildReport:
     total: int = 0
     stopped_early: bool = False
     print_skipped: bool = False
+    warnings: list[str] = field(default_factory=list)  # about the build, not one letter
 
     def count(self, status: str) -> int:
         return sum(1 for output in self.outputs if output.status == status)
@@ -135,13 +139,9 @@ def prepare(
 def render_job(renderer: Renderer, workspace: Workspace, job: Job, today: dt.date) -> Letter:
     recipient = workspace.recipient(job.recipient_id)
     assert recipient is not None
-    try:
-        return renderer.render(
-            workspace.cases[job.case_id], job.template_name, recipient, job.paper, today
-        )
-    except LettersError as error:
-        error.message = f"{job.case_id}/{job.key}: {error.message}"
-        raise
+    return renderer.render(
+        workspace.cases[job.case_id], job.template_name, recipient, job.paper, today
+    )
 
 
 def build(root: Path, options: BuildOptions, progress: Progress | None = None) -> BuildReport:
@@ -169,21 +169,26 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
     )
     if render_errors and not options.keep_going:
         raise LettersErrors(render_errors)
+    out = open_output_folder(out_dir, _case_ids(jobs), create=not options.dry_run)
+    key, key_problem = trust_key()
+    if key_problem:
+        report.warnings.append(f"{key_problem}; every letter is rebuilt (set LETTERS_TRUST_KEY)")
     hasher = InputHasher(workspace, options)
     manifest_name = shard_manifest_name(options.shard) if options.shard else MANIFEST
     manifests = {
-        case_id: Manifest.read(out_dir / case_id, manifest_name, workspace.root)
-        for case_id in _case_ids(jobs)
+        case_id: Manifest.read(out, case_id, manifest_name, key) for case_id in _case_ids(jobs)
     }
     if not options.dry_run:
         for case_id in manifests:
-            remove_stale_temporaries(out_dir / case_id)
+            remove_stale_temporaries(out, case_id)
+            if not options.shard:
+                report.removed.extend(manifests[case_id].remove_untrusted_print_files())
     pending: list[Pending] = []
     for job, letter in letters:
         for fmt in options.formats:
             path = output_path(out_dir, job, fmt)
             inputs = hasher.inputs(job, letter, fmt)
-            reason = manifests[job.case_id].change(job, fmt, inputs, path)
+            reason = manifests[job.case_id].change(job.key, fmt, inputs, path, hasher.resource)
             if reason == "unchanged" and not options.force:
                 report.outputs.append(OutputResult(job, fmt, path, "unchanged"))
             elif options.dry_run:
@@ -199,9 +204,9 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         for result in report.outputs:
             progress(result, report.total)
     try:
-        for result in _produce(workspace, pending, options):
+        for result in _produce(workspace, out, pending, options):
             if result.status == "built":
-                manifests[result.job.case_id].record(result)
+                _record(manifests[result.job.case_id], result, workspace.root)
             report.outputs.append(result)
             if progress is not None:
                 progress(result, report.total)
@@ -213,7 +218,8 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
             manifest.save()
     for case_id in manifests:
         write_failures(
-            out_dir / case_id,
+            out,
+            case_id,
             [r for r in report.outputs if r.job.case_id == case_id],
             failures_name(options.shard),
             partial=bool(options.to),
@@ -231,65 +237,142 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
             # A print file with letters missing would be posted as if it were complete.
             report.print_skipped = True
         else:
-            report.print_files.extend(write_case_print_files(out_dir, jobs, options.duplex))
+            report.print_files.extend(write_case_print_files(out, jobs, options.duplex, manifests))
     return report
 
 
-def remove_stale_temporaries(case_dir: Path) -> None:
+def _record(manifest: Manifest, result: OutputResult, root: Path) -> None:
+    job = result.job
+    resources = {
+        path.relative_to(root).as_posix(): file_digest(Confined(root), str(path.relative_to(root)))
+        for path in result.resources
+        if root in path.parents
+    }
+    manifest.record(
+        job.key,
+        (job.template_name, job.recipient_id),
+        job.paper,
+        result.format,
+        result.path,
+        result.inputs,
+        resources,
+    )
+
+
+def open_output_folder(out_dir: Path, case_ids: list[str], create: bool) -> Confined:
+    """The output folder, checked before anything is written into it.
+
+    `out_dir` itself may be a link the user chose with --out; below it, a link or any other
+    file that is not a regular one (a FIFO where the journal goes) is refused, naming it:
+    a campaign could ship `out/<case>/manifest.json.journal` as a link to a file elsewhere.
+    """
+    if create:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WriteError(
+                f"cannot create the output folder: {exc.strerror}",
+                out_dir,
+                hint="choose another folder with --out",
+            ) from None
+    elif not out_dir.is_dir():
+        return Confined(out_dir)
+    if not out_dir.is_dir():
+        raise WriteError("the output folder is a file, not a folder", out_dir)
+    out = Confined(out_dir)
+    problems: list[LettersError] = []
+    for case_id in case_ids:
+        kind = out.kind(case_id)
+        if kind in ("file", "other"):
+            raise WriteError(
+                f"{case_id} in the output folder is a file, not a folder",
+                out.path(case_id),
+                hint="move it away, then build again",
+            )
+        problems += [
+            LettersError(
+                "a link (or another file that is not a regular one) in the output folder",
+                path,
+                hint="delete it: letters never writes through links",
+            )
+            for path in out.walk_links(case_id)
+        ]
+    if problems:
+        raise LettersErrors(problems)
+    return out
+
+
+def remove_stale_temporaries(out: Confined, case_id: str) -> None:
     """Delete temporary files a killed build left behind (finished files are never torn).
 
     Builds may share the folder (shards), so only files of writers that have stopped go.
     """
-    if not case_dir.is_dir():
+    if out.kind(case_id) != "folder":
         return
-    for path in case_dir.rglob(".*.tmp"):
-        if is_abandoned(path):
-            path.unlink(missing_ok=True)
+    for path in out.files(case_id):
+        if path.name.startswith(".") and path.name.endswith(".tmp") and is_abandoned(path):
+            out.unlink(path)
 
 
-def write_case_print_files(out_dir: Path, jobs: list[Job], duplex: bool) -> list[Path]:
+def write_case_print_files(
+    out: Confined, jobs: list[Job], duplex: bool, manifests: dict[str, Manifest]
+) -> list[Path]:
     """print.pdf for each case, in plan order (template order in the case, then recipients)."""
     from letters.printing import write_print_files
 
     written: list[Path] = []
     for case_id in _case_ids(jobs):
         files = [
-            (job.paper, output_path(out_dir, job, "pdf")) for job in jobs if job.case_id == case_id
+            (job.paper, output_path(out.root, job, "pdf")) for job in jobs if job.case_id == case_id
         ]
-        missing = [path for _, path in files if not path.is_file()]
+        missing = [path for _, path in files if not out.is_file(path)]
         if missing:
             raise LettersError(
                 f"{len(missing)} letter(s) of case {case_id!r} have no PDF yet, e.g. "
-                f"{missing[0].relative_to(out_dir)}",
-                out_dir / case_id,
+                f"{missing[0].relative_to(out.root)}",
+                out.path(case_id),
                 hint="build every shard (or run `letters build --format pdf`) first",
             )
-        written.extend(write_print_files(out_dir / case_id, files, duplex))
+        manifest = manifests[case_id]
+        names = write_print_files(out, case_id, files, duplex)
+        for stale in ("print.pdf", "print-a4.pdf", "print-letter.pdf"):
+            if stale not in names:
+                manifest.forget_print_file(stale)
+        for name in names:
+            manifest.record_print_file(name)
+            written.append(out.path(f"{case_id}/{name}"))
+        manifest.save()
     return written
 
 
 def merge_print(root: Path, options: BuildOptions) -> list[Path]:
-    """Join the PDFs of a sharded build into print files, in unsharded order."""
+    """Join the PDFs of a sharded build into print files, in unsharded order.
+
+    Only letters recorded in a manifest this user can verify count as built: shards built on
+    other machines must share the key (LETTERS_TRUST_KEY)."""
     workspace, jobs, letters, render_failures = prepare(root, options)
     if render_failures:
         raise LettersErrors([error for _, error in render_failures])
     out_dir = (options.out_dir or workspace.root / "out").resolve()
+    out = open_output_folder(out_dir, _case_ids(jobs), create=True)
+    key, _ = trust_key()
     hasher = InputHasher(workspace, options)
     problems: list[str] = []
     for case_id in _case_ids(jobs):
-        case_dir = out_dir / case_id
-        for failures in sorted(case_dir.glob("failures*.json")):
-            problems.append(f"{failures.relative_to(out_dir)} lists letters that failed")
-        recorded = _recorded_outputs(case_dir, workspace.root)
+        names = out.listdir(case_id) if out.kind(case_id) == "folder" else []
+        for name in names:
+            if name.startswith("failures") and name.endswith(".json"):
+                problems.append(f"{case_id}/{name} lists letters that failed")
+        recorded = _recorded_outputs(out, case_id, names, key)
         for job, letter in letters:
             if job.case_id != case_id:
                 continue
             path = output_path(out_dir, job, "pdf")
             entry = recorded.get(job.key)
             current = hasher.inputs(job, letter, "pdf")
-            if entry is None or not path.is_file():
+            if entry is None or not out.is_file(path):
                 problems.append(f"{path.relative_to(out_dir)} has not been built")
-            elif sha256_file(path) != entry.get("sha256") or any(
+            elif out.sha256(path) != entry.get("sha256") or any(
                 entry.get("inputs", {}).get(name) != value
                 for name, value in current.items()
                 if name != "options"  # the shards' --pdf-variant is theirs to choose
@@ -299,20 +382,26 @@ def merge_print(root: Path, options: BuildOptions) -> list[Path]:
         raise LettersError(
             f"{len(problems)} letter(s) are not ready to print, e.g. {problems[0]}",
             out_dir,
-            hint="build every shard again (unchanged letters are skipped), then merge-print",
+            hint="build every shard again (unchanged letters are skipped), then merge-print; "
+            "shards built on other machines need the same LETTERS_TRUST_KEY",
         )
-    return write_case_print_files(out_dir, jobs, options.duplex)
+    manifests = {case_id: Manifest.read(out, case_id, MANIFEST, key) for case_id in _case_ids(jobs)}
+    return write_case_print_files(out, jobs, options.duplex, manifests)
 
 
-def _recorded_outputs(case_dir: Path, root: Path) -> dict[str, dict[str, Any]]:
-    """The PDF entries of every manifest in a case folder (the full build's and shards')."""
+def _recorded_outputs(
+    out: Confined, case_id: str, names: list[str], key: bytes
+) -> dict[str, dict[str, Any]]:
+    """The verified PDF entries of every manifest in a case folder (full build's and shards')."""
     recorded: dict[str, dict[str, Any]] = {}
-    for path in sorted(case_dir.glob("manifest*.json")):
-        manifest = Manifest.read(case_dir, path.name, root)
-        for key, entry in manifest.entries.items():
-            pdf = entry.get("outputs", {}).get("pdf")
+    for name in names:
+        if not (name.startswith("manifest") and name.endswith(".json")):
+            continue
+        manifest = Manifest.read(out, case_id, name, key)
+        for letter_key in manifest.entries:
+            pdf = manifest.output(letter_key, "pdf")
             if pdf:
-                recorded[key] = pdf
+                recorded[letter_key] = pdf
     return recorded
 
 
@@ -321,7 +410,8 @@ def failures_name(shard: tuple[int, int] | None) -> str:
 
 
 def write_failures(
-    case_dir: Path,
+    out: Confined,
+    case_id: str,
     outputs: list[OutputResult],
     name: str,
     partial: bool,
@@ -331,7 +421,7 @@ def write_failures(
 
     A partial build (--to) keeps the failures of letters it did not try again; a full build
     (or a shard, in its own file) replaces the list."""
-    path = case_dir / name
+    path = f"{case_id}/{name}"
     not_rendered = not_rendered or []
     tried = {(r.job.template_name, r.job.recipient_id, r.format) for r in outputs}
     # "render" stands for the template stage: tried by every letter this build selected.
@@ -339,8 +429,8 @@ def write_failures(
     tried |= {(job.template_name, job.recipient_id, "render") for job, _ in not_rendered}
     entries = []
     if partial:
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            old = json.loads(path.read_text(encoding="utf-8"))["failures"]
+        with contextlib.suppress(LettersError, ValueError, KeyError, TypeError):
+            old = json.loads(out.read_text(path))["failures"] if out.is_file(path) else []
             entries = [
                 entry
                 for entry in old
@@ -352,6 +442,7 @@ def write_failures(
             "template": result.job.template_name,
             "recipient": result.job.recipient_id,
             "format": result.format,
+            "letter": f"{result.job.case_id}/{result.job.key}",
             "error": result.error.message if result.error else "",
             "file": str(result.error.file) if result.error and result.error.file else "",
             "line": result.error.line if result.error else 0,
@@ -365,6 +456,7 @@ def write_failures(
             "template": job.template_name,
             "recipient": job.recipient_id,
             "format": "render",
+            "letter": f"{job.case_id}/{job.key}",
             "error": error.message,
             "file": str(error.file or ""),
             "line": error.line,
@@ -372,10 +464,11 @@ def write_failures(
         for job, error in not_rendered
     ]
     if not entries:
-        path.unlink(missing_ok=True)
+        if out.root.is_dir():
+            out.unlink(path)
         return
     text = json.dumps({"failures": entries}, indent=2, ensure_ascii=False) + "\n"
-    write_atomic(path, text.encode("utf-8"))
+    out.write_atomic(path, text.encode("utf-8"))
 
 
 def in_shard(job: Job, shard: tuple[int, int]) -> bool:
@@ -394,7 +487,7 @@ def _case_ids(jobs: Iterable[Job]) -> list[str]:
 
 
 def _produce(
-    workspace: Workspace, pending: list[Pending], options: BuildOptions
+    workspace: Workspace, out: Confined, pending: list[Pending], options: BuildOptions
 ) -> Iterator[OutputResult]:
     """Write every pending output; PDFs go through the PDF stage (possibly in parallel)."""
     for item in pending:
@@ -405,8 +498,14 @@ def _produce(
         else:
             from letters.html import letter_page
 
-            data = letter_page(item.letter, workspace.root).encode("utf-8")
-        write_atomic(item.path, data)
+            try:
+                data = letter_page(item.letter, workspace.root).encode("utf-8")
+            except LettersError as error:
+                # The campaign's own page layout failed for this letter (a limit, say).
+                error.letter = error.letter or f"{item.job.case_id}/{item.job.key}"
+                yield OutputResult(item.job, item.format, item.path, "failed", error=error)
+                continue
+        out.write_atomic(item.path, data)
         yield OutputResult(item.job, item.format, item.path, "built", inputs=item.inputs)
     pdfs = {item.path: item for item in pending if item.format == "pdf"}
     if not pdfs:
@@ -414,7 +513,9 @@ def _produce(
     from letters.pdf_batch import render_pdfs
 
     work = [(item.job, item.letter, item.path) for item in pdfs.values()]
-    for job, path, rendered in render_pdfs(workspace.root, work, options.pdf_variant, options.jobs):
+    for job, path, rendered in render_pdfs(
+        workspace.root, work, options.pdf_variant, options.jobs, out.root
+    ):
         yield OutputResult(
             job,
             "pdf",
@@ -427,43 +528,42 @@ def _produce(
         )
 
 
-@cache
-def _cached_digest(path: str, modified: int, size: int) -> str:
-    return sha256_file(Path(path))
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file, computed once per version of it in this process; "" if missing."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return ""
-    return _cached_digest(str(path), stat.st_mtime_ns, stat.st_size)
-
-
 def _digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class InputHasher:
-    """Hashes of everything a letter's output depends on, grouped so a rebuild can say why."""
+    """Hashes of everything a letter's output depends on, grouped so a rebuild can say why.
+
+    Campaign files are read through the workspace's Confined root: never through a link,
+    never outside templates/ (a template name from an include is resolved the way the
+    template loader resolves it)."""
 
     def __init__(self, workspace: Workspace, options: BuildOptions) -> None:
         self.workspace = workspace
         self.options = options
+        self.confined = Confined(workspace.root)
         self.tool = _digest(__version__)
+
+    def resource(self, relative: str) -> str:
+        """The digest of a workspace file a letter used (an image, a stylesheet)."""
+        try:
+            return file_digest(self.confined, relative)
+        except LettersError:
+            return ""
 
     def inputs(self, job: Job, letter: Letter, fmt: str) -> dict[str, str]:
         case_file = self.workspace.cases[job.case_id]
         recipient = self.workspace.recipient(job.recipient_id)
         assert recipient is not None and letter.template_file is not None
+        sender = letter.sender
         inputs = {
             "data": _digest(
                 recipient.model_dump(mode="json"),
                 case_file.case.model_dump(mode="json", exclude={"letters"}),
                 letter.date.isoformat(),
-                file_digest(letter.sender.logo) if letter.sender.logo else "",
-                file_digest(letter.sender.signature) if letter.sender.signature else "",
+                self.resource(sender.logo) if sender.logo else "",
+                self.resource(sender.signature) if sender.signature else "",
             ),
             "template": self._template(letter.template_file.name),
             "options": _digest(fmt, job.paper, self.options.pdf_variant if fmt == "pdf" else None),
@@ -477,17 +577,22 @@ class InputHasher:
     @cache  # noqa: B019 - one hasher per build; the cache lives as long as the build
     def _template(self, name: str) -> str:
         """The template file and every template it includes, imports or extends."""
-        templates_dir = self.workspace.templates_dir
         digests: dict[str, str] = {}
         queue = [name]
         # Only the syntax is needed to find references: no sandbox or finalize to set up.
         env = jinja2.Environment()
         while queue:
             current = queue.pop()
-            path = templates_dir / current
-            if current in digests or not path.is_file():
+            try:
+                relative = Path(TEMPLATES_DIR, *split_template_path(current))
+            except jinja2.TemplateNotFound:
+                continue  # `..` in the name: the loader refuses it too
+            if current in digests or self.confined.kind(relative) != "file":
                 continue
-            source = path.read_text(encoding="utf-8")
+            try:
+                source = template_text(self.confined, relative)
+            except LettersError:
+                continue  # refused where the template is rendered, with its reason
             digests[current] = sha256_bytes(source.encode())
             try:
                 referenced = list(meta.find_referenced_templates(env.parse(source)))
@@ -495,7 +600,7 @@ class InputHasher:
                 referenced = []
             if None in referenced:
                 # A computed name (`include "part-" ~ lang`): it may be any template.
-                referenced = [p.name for p in templates_dir.glob("*.j2")]
+                referenced = [p.name for p in self.confined.files(TEMPLATES_DIR)]
             queue.extend(ref for ref in referenced if ref)
         return _digest(digests)
 
@@ -504,9 +609,10 @@ class InputHasher:
         """Layout files: the workspace's overrides, its other template assets, the package's."""
         files: dict[str, str] = {}
         templates_dir = self.workspace.templates_dir
-        for path in sorted(templates_dir.rglob("*")):
-            if path.is_file() and not path.name.endswith(TEMPLATE_SUFFIX):
-                files[f"workspace/{path.relative_to(templates_dir)}"] = sha256_file(path)
+        for path in self.confined.files(TEMPLATES_DIR):
+            if not path.name.endswith(TEMPLATE_SUFFIX):
+                relative = path.relative_to(self.workspace.root)
+                files[f"workspace/{path.relative_to(templates_dir)}"] = self.resource(str(relative))
         for path in sorted(ASSETS_DIR.rglob("*")):
             if path.is_file():
                 files[f"package/{path.relative_to(ASSETS_DIR)}"] = sha256_file(path)
@@ -516,125 +622,5 @@ class InputHasher:
     def _language(self, tag: str) -> str:
         from letters.language import language_pack
 
-        return file_digest(language_pack(tag, self.workspace.root).path)
-
-
-class Manifest:
-    """out/<case>/manifest.json: per output, the hashes of its inputs and of its bytes.
-
-    Each finished output is also appended at once to manifest.json.journal, so that a build
-    killed halfway (even with kill -9) loses nothing it finished; the next read replays the
-    journal, and a save folds it into the manifest.
-    """
-
-    def __init__(
-        self, folder: Path, entries: dict[str, Any], name: str = MANIFEST, root: Path | None = None
-    ) -> None:
-        self.folder = folder
-        self.root = root or folder  # the workspace: resources are recorded relative to it
-        self.entries = entries
-        self.name = name
-        self.dirty = False
-
-    @property
-    def journal(self) -> Path:
-        return self.folder / f"{self.name}.journal"
-
-    @classmethod
-    def read(cls, folder: Path, name: str = MANIFEST, root: Path | None = None) -> Manifest:
-        path = folder / name
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            entries = data.get("letters", {}) if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            entries = {}
-        manifest = cls(folder, entries if isinstance(entries, dict) else {}, name, root)
-        manifest.replay_journal()
-        return manifest
-
-    def replay_journal(self) -> None:
-        try:
-            lines = self.journal.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            return
-        for line in lines:
-            try:
-                record = json.loads(line)
-                entry = self.entries.setdefault(
-                    record["key"],
-                    {"template": record["template"], "recipient": record["recipient"]},
-                )
-                entry["paper"] = record["paper"]
-                entry.setdefault("outputs", {})[record["format"]] = record["output"]
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue  # the line a kill cut short
-            self.dirty = True
-
-    def change(self, job: Job, fmt: str, inputs: dict[str, str], path: Path) -> str:
-        """Why this output must be (re)built: new, data/template/... changed, or unchanged."""
-        entry = self.entries.get(job.key, {}).get("outputs", {}).get(fmt)
-        if not entry or not path.is_file():
-            return "new"
-        old = entry.get("inputs", {})
-        changed = [name for name in inputs if old.get(name) != inputs[name]]
-        if changed:
-            return ", ".join(f"{name} changed" for name in changed)
-        if sha256_file(path) != entry.get("sha256"):
-            return "output file edited"
-        for name, digest in entry.get("resources", {}).items():
-            if file_digest(self.root / name) != digest:
-                return f"{name} changed"
-        return "unchanged"
-
-    def record(self, result: OutputResult) -> None:
-        job, fmt, inputs, path = result.job, result.format, result.inputs, result.path
-        entry = self.entries.setdefault(
-            job.key,
-            {"template": job.template_name, "recipient": job.recipient_id, "outputs": {}},
-        )
-        entry["paper"] = job.paper
-        output = {
-            "file": path.relative_to(self.folder).as_posix(),
-            "sha256": sha256_file(path),
-            "inputs": inputs,
-        }
-        if result.resources:
-            output["resources"] = {
-                resource.relative_to(self.root).as_posix(): file_digest(resource)
-                for resource in result.resources
-                if self.root in resource.parents
-            }
-        entry.setdefault("outputs", {})[fmt] = output
-        self.dirty = True
-        line = {
-            "key": job.key,
-            "template": job.template_name,
-            "recipient": job.recipient_id,
-            "paper": job.paper,
-            "format": fmt,
-            "output": output,
-        }
-        with self.journal.open("a", encoding="utf-8") as stream:
-            stream.write(json.dumps(line, ensure_ascii=False) + "\n")
-
-    def prune(self, keep: set[str]) -> list[Path]:
-        """Forget letters no longer planned (recipient removed) and delete their files."""
-        removed: list[Path] = []
-        for key in [key for key in self.entries if key not in keep]:
-            for output in self.entries[key].get("outputs", {}).values():
-                path = self.folder / output.get("file", "")
-                if path.is_file() and self.folder in path.resolve().parents:
-                    path.unlink()
-                    removed.append(path)
-            del self.entries[key]
-            self.dirty = True
-        return removed
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        data = {"format_version": 1, "tool_version": __version__, "letters": self.entries}
-        text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-        write_atomic(self.folder / self.name, text.encode("utf-8"))
-        self.journal.unlink(missing_ok=True)
-        self.dirty = False
+        # The hash of the bytes the pack was read from, not a second read of the file.
+        return language_pack(tag, self.workspace.root).sha256

@@ -46,7 +46,6 @@ def check(root: Path, today: dt.date) -> CheckReport:
             where = (str(error.file), error.line, error.message)
             if where not in seen:
                 seen.add(where)
-                error.message = f"{job.case_id}/{job.key}: {error.message}"
                 errors.append(error)
     report.errors = errors
     return report

@@ -1,4 +1,4 @@
-"""A Jinja2 loader that loads only files really inside its folder."""
+"""A Jinja2 loader that reads templates only from one folder of a campaign, never via a link."""
 
 from __future__ import annotations
 
@@ -6,27 +6,53 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
+from jinja2.loaders import split_template_path
+
+from letters.controls import forbidden_character, forbidden_message, normalise_newlines
+from letters.errors import LettersError
+from letters.fileio import Confined
+
+MAX_TEMPLATE_BYTES = 1024 * 1024
 
 
-class ConfinedLoader(jinja2.FileSystemLoader):
-    """Loads only files whose real path, after following links, is inside `folder`.
-
-    FileSystemLoader already refuses `..` in names; this also refuses a link inside the
-    folder that leads elsewhere, so a shared campaign cannot include /etc/passwd.
+class ConfinedLoader(jinja2.BaseLoader):
+    """Loads `folder/<name>` below a `Confined` root, opening every component without
+    following links, so a link in the folder (or swapped in while we render) is refused
+    instead of read, and a FIFO named like a partial cannot hang the render.
     """
 
-    def __init__(self, folder: Path) -> None:
-        super().__init__(str(folder))
-        self.folder = folder.resolve()
+    def __init__(self, confined: Confined, folder: str) -> None:
+        self.confined = confined
+        self.folder = folder
 
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
-        if not Path(filename).resolve().is_relative_to(self.folder):
+        # split_template_path refuses `..`; a leading `/` only names a file in the folder.
+        relative = Path(self.folder, *split_template_path(template))
+        if self.confined.kind(relative) == "missing":
             raise jinja2.TemplateNotFound(template)
-        return self.transform(source), filename, uptodate
+        source = template_text(self.confined, relative)
+        modified = self.confined.modified(relative)
+        return (
+            self.transform(source),
+            str(self.confined.path(relative)),
+            lambda: self.confined.modified(relative) == modified,
+        )
 
     def transform(self, source: str) -> str:
         """What to make of a template's text before Jinja compiles it (nothing, here)."""
         return source
+
+
+def template_text(confined: Confined, relative: Path) -> str:
+    """A template's text, read safely; a control character in it is an error at its line."""
+    text = normalise_newlines(confined.read_text(relative, MAX_TEMPLATE_BYTES))
+    found = forbidden_character(text)
+    if found is not None:
+        index, char = found
+        line = text.count("\n", 0, index) + 1
+        column = index - (text.rfind("\n", 0, index) + 1) + 1
+        message, hint = forbidden_message(char)
+        raise LettersError(message, confined.path(relative), line, column, hint)
+    return text

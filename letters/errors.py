@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,8 @@ class LettersError(Exception):
         path = Path(self.file)
         if root is not None:
             with contextlib.suppress(ValueError):
-                relative = path.resolve().relative_to(root.resolve())
+                # abspath, not resolve: the file may be a link we refused to follow.
+                relative = Path(os.path.abspath(path)).relative_to(root.resolve())
                 # The workspace folder itself is clearer by its own name than as ".".
                 path = relative if relative.parts else path
         text = str(path)
@@ -69,3 +71,8 @@ class LettersErrors(LettersError):
 class WriteError(LettersError):
     """A problem met while writing output (a full disk, a folder that cannot be written):
     the command exits 1, not 2, since the input was fine."""
+
+
+class OverLimitError(LettersError):
+    """A template or layout went over a time, memory or size limit: the same template would
+    do so again for every letter, so it is reported once."""

@@ -169,7 +169,7 @@ class Confined:
     # -- reading -------------------------------------------------------------------------
 
     def kind(self, path: Path | str) -> str:
-        """"file", "folder", "missing", "link" or "other", without following any link."""
+        """ "file", "folder", "missing", "link" or "other", without following any link."""
         parts = self.parts(path)
         if not parts:
             return "folder"
@@ -187,6 +187,16 @@ class Confined:
         if stat.S_ISDIR(mode):
             return "folder"
         return "link" if stat.S_ISLNK(mode) else "other"
+
+    def modified(self, path: Path | str) -> int | None:
+        """The modification time (ns) of a regular file, or None; links are not followed."""
+        parts = self.parts(path)
+        try:
+            with self._folder(parts[:-1]) as folder:
+                info = os.stat(parts[-1], dir_fd=folder, follow_symlinks=False)
+        except (OSError, LettersError):
+            return None
+        return info.st_mtime_ns if stat.S_ISREG(info.st_mode) else None
 
     def is_file(self, path: Path | str) -> bool:
         return self.kind(path) == "file"
@@ -334,15 +344,26 @@ class Confined:
     def walk_links(self, path: Path | str = "") -> list[Path]:
         """Every link or non-regular file below `path` (a folder), found without following
         any: what a build refuses to write among."""
-        found: list[Path] = []
-        parts = self.parts(path)
-        if self.kind(path) != "folder":
-            return [self.path(path)] if self.kind(path) in ("link", "other") else []
-        with self._folder(parts) as folder:
-            self._walk(folder, self.root.joinpath(*parts), found, depth=0)
-        return found
+        return self._walk_tree(path)[1]
 
-    def _walk(self, folder: int, where: Path, found: list[Path], depth: int) -> None:
+    def files(self, path: Path | str = "") -> list[Path]:
+        """Every regular file below `path` (a folder), sorted; links are not followed."""
+        return sorted(self._walk_tree(path)[0])
+
+    def _walk_tree(self, path: Path | str) -> tuple[list[Path], list[Path]]:
+        regular: list[Path] = []
+        other: list[Path] = []
+        kind = self.kind(path)
+        if kind != "folder":
+            return [], [self.path(path)] if kind in ("link", "other") else []
+        parts = self.parts(path)
+        with self._folder(parts) as folder:
+            self._walk(folder, self.root.joinpath(*parts), regular, other, depth=0)
+        return regular, other
+
+    def _walk(
+        self, folder: int, where: Path, regular: list[Path], other: list[Path], depth: int
+    ) -> None:
         if depth > 64:
             return
         for entry in os.scandir(folder):
@@ -350,11 +371,13 @@ class Confined:
             if stat.S_ISDIR(mode):
                 child = os.open(entry.name, _DIR_FLAGS, dir_fd=folder)
                 try:
-                    self._walk(child, where / entry.name, found, depth + 1)
+                    self._walk(child, where / entry.name, regular, other, depth + 1)
                 finally:
                     os.close(child)
-            elif not stat.S_ISREG(mode):
-                found.append(where / entry.name)
+            elif stat.S_ISREG(mode):
+                regular.append(where / entry.name)
+            else:
+                other.append(where / entry.name)
 
 
 def decode_utf8(data: bytes, path: Path | str) -> str:

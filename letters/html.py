@@ -6,6 +6,7 @@ turns the page into PDF bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -14,18 +15,21 @@ from typing import Any
 
 import jinja2
 import markdown
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from letters.confined_loader import ConfinedLoader
-from letters.errors import LettersError
+from letters.errors import LettersError, OverLimitError
+from letters.fileio import Confined
 from letters.letter import Letter
+from letters.limits import LimitExceeded, Limits, guarded
+from letters.sandbox import Record, Sandbox, record
 from letters.template_lines import template_line
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 FONTS_CSS = ASSETS_DIR / "fonts" / "fonts.css"
 LAYOUT_TEMPLATE = "letter.html.j2"
 LAYOUT_CSS = "letter.css"
+OVERRIDES_DIR = "templates"  # a campaign's own layout files live beside its templates
 PAPER_SIZES = ("a4", "letter")
 
 _PAGE_FIELD = re.compile(r"\{(page|pages)\}")
@@ -40,27 +44,28 @@ class Layout:
 
 
 def layout_files(workspace: Path) -> Layout:
-    """The layout files to use; an override that links to a file outside the workspace is an
-    error (the default layout is not quietly used instead)."""
-    overrides = workspace / "templates"
+    """The layout files to use; an override that is a link (or not a regular file) is an
+    error: the default layout is not quietly used instead, and the link is not followed."""
     return Layout(
-        template=_first_existing(
-            workspace, overrides / LAYOUT_TEMPLATE, ASSETS_DIR / LAYOUT_TEMPLATE
-        ),
-        stylesheet=_first_existing(workspace, overrides / LAYOUT_CSS, ASSETS_DIR / LAYOUT_CSS),
+        template=_override_or_default(workspace, LAYOUT_TEMPLATE),
+        stylesheet=_override_or_default(workspace, LAYOUT_CSS),
     )
 
 
-def _first_existing(workspace: Path, override: Path, default: Path) -> Path:
-    if not override.is_file():
-        return default
-    if not override.resolve().is_relative_to(workspace.resolve()):
+def _override_or_default(workspace: Path, name: str) -> Path:
+    confined = Confined(workspace)
+    relative = Path(OVERRIDES_DIR, name)
+    kind = confined.kind(relative)
+    if kind == "missing":
+        return ASSETS_DIR / name
+    if kind != "file":
         raise LettersError(
-            f"{override.name} is a link to a file outside the campaign folder",
-            file=override,
+            f"{name} is {'a link' if kind == 'link' else 'not a regular file'}; "
+            "it was not followed",
+            file=workspace / relative,
             hint="copy the file into templates/ instead of linking to it",
         )
-    return override
+    return workspace / relative
 
 
 def markdown_to_html(text: str) -> str:
@@ -116,13 +121,26 @@ def page_number_css(pattern: str) -> Markup:
     )
 
 
-def letter_page(letter: Letter, workspace: Path) -> str:
-    """The complete HTML document for one letter, ready for `letters.pdf.PdfRenderer`."""
+def letter_page(letter: Letter, workspace: Path, limits: Limits | None = None) -> str:
+    """The complete HTML document for one letter, ready for `letters.pdf.PdfRenderer`.
+
+    The layout may be the campaign's own template: it runs in the sandbox under the same
+    time and memory limits as a letter's template.
+    """
+    limits = limits or Limits.from_env()
     layout = layout_files(workspace)
-    template = _load_template(layout.template)
-    context = page_context(letter, layout)
+    template = _load_template(layout.template, workspace)
+    context = page_context(letter, layout, workspace)
     try:
-        return template.render(context)
+        with guarded(limits, "rendering the page layout"):
+            return template.render(context)
+    except LimitExceeded as exceeded:
+        raise OverLimitError(str(exceeded), file=layout.template, hint=exceeded.hint) from None
+    except MemoryError:
+        too_big = limits.too_big("rendering the page layout")
+        raise OverLimitError(str(too_big), file=layout.template, hint=too_big.hint) from None
+    except LettersError:
+        raise
     except jinja2.TemplateNotFound as error:
         raise _not_found(error, layout.template, template_line(error, layout.template)) from error
     except Exception as error:
@@ -162,12 +180,32 @@ def return_address(head: str, address: tuple[str, ...]) -> str:
     return f"{NBSP}· ".join(v for v in (head, *whole) if v)
 
 
-def page_context(letter: Letter, layout: Layout) -> dict[str, Any]:
-    """What a layout template can use (documented at the top of the default template)."""
+def letter_data(letter: Letter) -> Record:
+    """The letter as plain data for the layout template: no paths, no objects."""
+    data = {
+        field.name: getattr(letter, field.name)
+        for field in dataclasses.fields(letter)
+        if field.name not in ("sender", "labels", "template_file")
+    }
+    sender = dataclasses.asdict(letter.sender)
+    sender.update(head=letter.sender.head, contact=letter.sender.contact)
+    data.update(
+        sender=sender,
+        labels=dataclasses.asdict(letter.labels),
+        sender_lines=letter.sender_lines,
+        key="/".join(letter.key),
+    )
+    return record(data, "letter")
+
+
+def page_context(letter: Letter, layout: Layout, workspace: Path) -> dict[str, Any]:
+    """What a layout template can use (documented at the top of the default template):
+    plain data only, images and stylesheets as URL strings."""
     sender = letter.sender
+    data = letter_data(letter)
     return {
-        "letter": letter,
-        "labels": letter.labels,
+        "letter": data,
+        "labels": data["labels"],
         "paper": letter.paper if letter.paper in PAPER_SIZES else "a4",
         "body_html": Markup(markdown_to_html(letter.body_markdown)),
         "closing_html": Markup(markdown_to_html(letter.closing_markdown)),
@@ -175,17 +213,19 @@ def page_context(letter: Letter, layout: Layout) -> dict[str, Any]:
         "sender_head": sender.head,
         "sender_contact": sender.contact,
         "return_address": return_address(sender.head, sender.address),
-        "logo_url": sender.logo.as_uri() if sender.logo else None,
-        "signature_url": sender.signature.as_uri() if sender.signature else None,
+        "logo_url": (workspace / sender.logo).as_uri() if sender.logo else "",
+        "signature_url": (workspace / sender.signature).as_uri() if sender.signature else "",
         "fonts_url": FONTS_CSS.as_uri(),
         "stylesheet_url": layout.stylesheet.resolve().as_uri(),
         "page_number_css": page_number_css(letter.labels.page),
     }
 
 
-def _load_template(path: Path) -> jinja2.Template:
+def _load_template(path: Path, workspace: Path) -> jinja2.Template:
     try:
-        return _environment(path.parent.resolve()).get_template(path.name)
+        if path.parent == ASSETS_DIR:
+            return _package_environment().get_template(path.name)
+        return _workspace_environment(workspace).get_template(path.name)
     except jinja2.TemplateNotFound as error:
         # Only the layout itself loads here (includes load as it renders): it exists, so it
         # is a link the loader refused.
@@ -213,11 +253,20 @@ def _not_found(error: jinja2.TemplateNotFound, layout: Path, line: int) -> Lette
     )
 
 
+# One environment per folder: its loader recompiles a template only when the file changes.
 @functools.cache
-def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
-    # One environment per folder: its loader recompiles a template only when the file changes.
-    return ImmutableSandboxedEnvironment(
-        loader=ConfinedLoader(folder),
+def _workspace_environment(workspace: Path) -> Sandbox:
+    return _layout_sandbox(ConfinedLoader(Confined(workspace), OVERRIDES_DIR))
+
+
+@functools.cache
+def _package_environment() -> Sandbox:
+    return _layout_sandbox(jinja2.FileSystemLoader(ASSETS_DIR))
+
+
+def _layout_sandbox(loader: jinja2.BaseLoader) -> Sandbox:
+    return Sandbox(
+        loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

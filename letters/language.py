@@ -1,20 +1,157 @@
-"""Words and patterns the tool writes itself, per language, read from letters/languages/*.toml."""
+"""Words and patterns the tool writes itself, per language, read from letters/languages/*.toml.
+
+A campaign folder may bring its own `languages/<tag>.toml`, and a campaign folder may come
+from a stranger. So a language file is read without following links (`Confined`), checked
+against a schema (every key known, every key present, every value short, one line, free of
+control characters), its Babel locale and date pattern are tried once, and its patterns
+use named placeholders only (`{name}`, `{honorific}`, `{page}`, `{pages}`): they are filled
+by `fill_pattern`, never by `str.format`, so no attribute, index or format spec is reachable.
+Every problem is a `LettersError` naming the file and the line of the key.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import hashlib
+import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+
+from letters.controls import describe_character, forbidden_character
 from letters.errors import LettersError
-from letters.fileio import read_text
+from letters.fileio import COPY_IN_HINT, Confined, decode_utf8, read_text
 from letters.letter import Labels
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
 WORKSPACE_DIR = "languages"  # a campaign may bring its own <tag>.toml files
 DEFAULT_LANGUAGE = "en"
+FILE_LIMIT = 64 * 1024  # bytes in a campaign's language file
+TEXT_LIMIT = 200  # characters in one value
+DATE_PATTERN_LIMIT = 100  # characters in the Babel date pattern
+SAMPLE_DATE = dt.date(2026, 12, 31)
+COPY_HINT = "copy letters/languages/en.toml and translate every line"
+
+# Which placeholders each pattern may use; every other value is plain text.
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "salutation": ("honorific", "name"),
+    "salutation_without_honorific": ("name",),
+    "page": ("page", "pages"),
+}
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_BRACED = re.compile(r"\{[^{}\n]*\}")
+_LOCALE_SHAPE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+_TAG = re.compile(r"^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*$")
+_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+_KEY_LINE = re.compile(
+    r"""^\s*\[*\s*(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))\s*[.=\]]"""
+)
+
+
+def fill_pattern(pattern: str, **values: str | int) -> str:
+    """`pattern` with each `{placeholder}` replaced by its value, in one pass: a value that
+    itself looks like a placeholder stays as it is. Only names given in `values` are
+    replaced (a checked pattern uses no others)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return str(values[name]) if name in values else match.group()
+
+    return _PLACEHOLDER.sub(replace, pattern)
+
+
+def pattern_problem(pattern: str, allowed: tuple[str, ...]) -> str:
+    """Why `pattern` may not be used with the placeholders `allowed`, or "" if it may."""
+    shown = ", ".join(f"{{{name}}}" for name in allowed) or "none"
+    for match in _BRACED.finditer(pattern):
+        placeholder = _PLACEHOLDER.fullmatch(match.group())
+        if placeholder is None or placeholder.group(1) not in allowed:
+            return f"placeholder {match.group()!r} is not allowed here (allowed: {shown})"
+    rest = _BRACED.sub("", pattern)
+    for brace in "{}":
+        if brace in rest:
+            return f"a lone {brace!r} is not allowed (placeholders allowed here: {shown})"
+    return ""
+
+
+class LanguageFile(BaseModel):
+    """The schema of a language file: exactly these keys, every one a short line of text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str
+    babel_locale: str
+    date_pattern: str
+    subject: str
+    reference: str
+    page: str
+    salutation: str
+    salutation_without_honorific: str
+    list_separator: str
+    list_last_separator: str
+
+    @field_validator("*")
+    @classmethod
+    def _short_plain_line(cls, value: str, info: ValidationInfo) -> str:
+        limit = DATE_PATTERN_LIMIT if info.field_name == "date_pattern" else TEXT_LIMIT
+        if len(value) > limit:
+            raise ValueError(f"this value is {len(value)} characters long; the limit is {limit}")
+        if "\n" in value:
+            raise ValueError("this value spans several lines; write it on one line")
+        found = forbidden_character(value)
+        if found is not None:
+            raise ValueError(
+                f"this value contains an invisible control character "
+                f"({describe_character(found[1])})"
+            )
+        allowed = PLACEHOLDERS.get(info.field_name or "")
+        problem = pattern_problem(value, allowed) if allowed is not None else ""
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("babel_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        if not _LOCALE_SHAPE.match(value):
+            raise ValueError(f"unknown locale {value!r}")
+        try:
+            Locale.parse(value.replace("-", "_"))
+        except (ValueError, TypeError, UnknownLocaleError):
+            raise ValueError(f"unknown locale {value!r}") from None
+        return value.replace("-", "_")
+
+    @field_validator("date_pattern")
+    @classmethod
+    def _formats_a_date(cls, value: str, info: ValidationInfo) -> str:
+        locale = info.data.get("babel_locale")
+        if locale is None:  # the locale is wrong, and reported: the pattern cannot be tried
+            return value
+        from babel.dates import format_date
+
+        try:
+            sample = format_date(SAMPLE_DATE, format=value, locale=locale)
+        # Babel reports a field it cannot write for a date (hours, time zones) with whatever
+        # the formatter happened to raise: any exception means the pattern is unusable.
+        except Exception as exc:
+            raise ValueError(f"Babel cannot write a date with this pattern ({exc})") from None
+        if len(sample) > TEXT_LIMIT:
+            raise ValueError(f"this pattern writes a date of {len(sample)} characters")
+        return value
+
+
+_HINTS = {
+    "babel_locale": "write a locale Babel knows, such as en, fr, vi, de or pt_BR",
+    "date_pattern": 'write a Babel date pattern such as "d MMMM y" (letters in quotes are '
+    "kept as they are); see https://babel.pocoo.org/en/latest/dates.html",
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +166,7 @@ class LanguagePack:
     salutation_without_honorific: str
     list_separator: str
     list_last_separator: str
+    sha256: str = ""  # of the bytes read, so a build can tell when the file changed
 
     def long_date(self, date: dt.date) -> str:
         # Babel's locale data is large; load it only when a date is actually written.
@@ -43,12 +181,25 @@ class LanguagePack:
 
     def default_salutation(self, honorific: str, name: str) -> str:
         if honorific:
-            return self.salutation.format(honorific=honorific, name=name)
-        return self.salutation_without_honorific.format(name=name)
+            return fill_pattern(self.salutation, honorific=honorific, name=name)
+        return fill_pattern(self.salutation_without_honorific, name=name)
+
+    def page_label(self, page: int, pages: int) -> str:
+        """The page label as text (html.py turns the same pattern into CSS counters)."""
+        return fill_pattern(self.labels.page, page=page, pages=pages)
 
 
 def available_languages(root: Path | None = None) -> list[str]:
-    return sorted({path.stem for folder in _folders(root) for path in folder.glob("*.toml")})
+    tags = {path.stem for path in LANGUAGES_DIR.glob("*.toml")}
+    if root is not None:
+        folder = Confined(root)
+        if folder.kind(WORKSPACE_DIR) == "folder":
+            tags.update(
+                name.removesuffix(".toml")
+                for name in folder.listdir(WORKSPACE_DIR)
+                if name.endswith(".toml")
+            )
+    return sorted(tags)
 
 
 def fallback_chain(tag: str) -> list[str]:
@@ -57,54 +208,177 @@ def fallback_chain(tag: str) -> list[str]:
     return ["-".join(parts[:size]) for size in range(len(parts), 0, -1)]
 
 
-def _folders(root: Path | None) -> list[Path]:
-    """A campaign's own languages/ folder first, then the ones shipped with letters."""
-    return ([root / WORKSPACE_DIR] if root is not None else []) + [LANGUAGES_DIR]
-
-
 def find_language_file(tag: str, root: Path | None = None) -> Path | None:
-    """The file for `tag` or its nearest prefix (pt-BR → pt), without the English fallback."""
+    """The file for `tag` or its nearest prefix (pt-BR → pt), without the English fallback.
+
+    A campaign's own `languages/` comes first. Anything there under the name (a link, a
+    named pipe) counts as the campaign's file, without being followed: reading it then
+    says what is wrong with it, rather than quietly using the shipped file instead.
+    """
+    if not _TAG.match(tag):
+        return None
     for candidate in fallback_chain(tag):
-        for folder in _folders(root):
-            path = folder / f"{candidate}.toml"
-            if path.is_file():
-                return path
+        if root is not None and Confined(root).kind(_relative(candidate)) != "missing":
+            return root / WORKSPACE_DIR / f"{candidate}.toml"
+        shipped = LANGUAGES_DIR / f"{candidate}.toml"
+        if shipped.is_file():
+            return shipped
     return None
 
 
 def language_pack(tag: str, root: Path | None = None) -> LanguagePack:
     """The pack for `tag`, falling back along its prefixes and finally to English."""
     path = find_language_file(tag, root) or LANGUAGES_DIR / f"{DEFAULT_LANGUAGE}.toml"
-    return _read_pack(path, path.stat().st_mtime_ns)
+    if root is not None and path.parent != LANGUAGES_DIR:
+        return _read_campaign_file(Confined(root), path)
+    return _read_shipped(path, path.stat().st_mtime_ns)
+
+
+def _read_campaign_file(folder: Confined, path: Path) -> LanguagePack:
+    """A campaign's language file, read without following a link or waiting on a pipe."""
+    relative = _relative(path.stem)
+    for part in (WORKSPACE_DIR, relative):
+        if folder.kind(part) == "link":
+            # Named in the message too: a location is shown resolved, i.e. as the link's target.
+            raise LettersError(
+                f"{part} is a link; letters does not follow it",
+                folder.path(part),
+                hint=COPY_IN_HINT,
+            )
+    return _parse(path, folder.read_bytes(relative, limit=FILE_LIMIT))
+
+
+def _relative(tag: str) -> str:
+    return f"{WORKSPACE_DIR}/{tag}.toml"
 
 
 @cache
-def _read_pack(path: Path, modified: int) -> LanguagePack:
-    """One read per version of a language file (`modified` is part of the cache key)."""
+def _read_shipped(path: Path, modified: int) -> LanguagePack:
+    """One read per version of a shipped file (`modified` is part of the cache key)."""
+    return _parse(path, read_text(path).encode("utf-8"))
+
+
+@lru_cache(maxsize=64)
+def _parse(path: Path, data: bytes) -> LanguagePack:
+    """The pack in `data` (the bytes of `path`), or the first problem in it."""
+    text = decode_utf8(data, path)
     try:
-        data = tomllib.loads(read_text(path))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise LettersError(f"language file is not valid TOML: {exc}", path) from None
+        raise _toml_error(exc, path, text) from None
     try:
-        return LanguagePack(
-            tag=path.stem,
-            path=path,
-            name=str(data["name"]),
-            babel_locale=str(data["babel_locale"]),
-            date_pattern=str(data["date_pattern"]),
-            labels=Labels(
-                subject=str(data["subject"]),
-                reference=str(data["reference"]),
-                page=str(data["page"]),
-            ),
-            salutation=str(data["salutation"]),
-            salutation_without_honorific=str(data["salutation_without_honorific"]),
-            list_separator=str(data["list_separator"]),
-            list_last_separator=str(data["list_last_separator"]),
+        checked = LanguageFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _schema_error(exc, path, text) from None
+    return LanguagePack(
+        tag=path.stem,
+        path=path,
+        name=checked.name,
+        babel_locale=checked.babel_locale,
+        date_pattern=checked.date_pattern,
+        labels=Labels(subject=checked.subject, reference=checked.reference, page=checked.page),
+        salutation=checked.salutation,
+        salutation_without_honorific=checked.salutation_without_honorific,
+        list_separator=checked.list_separator,
+        list_last_separator=checked.list_last_separator,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """The line (1-based) where each top-level key is first written: `key = ...`,
+    `"key" = ...`, `key.part = ...` or `[key]`. Rough, since tomllib gives no positions."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _KEY_LINE.match(line)
+        if match:
+            key = match.group("double") or match.group("single") or match.group("bare") or ""
+            lines.setdefault(key, number)
+    return lines
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, path: Path, text: str) -> LettersError:
+    message = str(exc)
+    line = column = 0
+    position = _POSITION.search(message)
+    if position:
+        line, column = int(position.group(1)), int(position.group(2))
+        message = message[: position.start()]
+    elif _AT_END.search(message):
+        line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+        message = _AT_END.sub("", message)
+    return LettersError(
+        f"language file is not valid TOML: {message}",
+        path,
+        line or 1,
+        column,
+        hint='write each line as key = "text in double quotes"; ' + COPY_HINT,
+    )
+
+
+def _schema_error(exc: ValidationError, path: Path, text: str) -> LettersError:
+    """The first problem, by line, of a file that does not fit the schema; a missing key
+    comes last, and not at all if an unknown key is a misspelling of it."""
+    lines = key_lines(text)
+    known = list(LanguageFile.model_fields)
+    missing: list[str] = []
+    guessed: set[str] = set()
+    problems: list[LettersError] = []
+    for error in exc.errors(include_url=False):
+        key = str(error["loc"][0])[:40] if error["loc"] else ""
+        line = lines.get(key, 1)
+        if error["type"] == "missing":
+            missing.append(key)
+        elif error["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            guessed.update(close)
+            guess = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(
+                LettersError(
+                    f"unknown key {key!r} in a language file",
+                    path,
+                    line,
+                    hint=f"{guess}the keys are: {', '.join(known)}",
+                )
+            )
+        elif error["type"] == "string_type":
+            problems.append(
+                LettersError(
+                    f"{key!r} should be text in double quotes",
+                    path,
+                    line,
+                    hint=f'write {key} = "..." on one line',
+                )
+            )
+        else:
+            cause = error.get("ctx", {}).get("error")
+            message = str(cause) if cause is not None else error["msg"]
+            problems.append(
+                LettersError(
+                    f"{key!r}: {message}", path, line, hint=_HINTS.get(key, _hint_for(key))
+                )
+            )
+    problems.sort(key=lambda problem: problem.line)
+    unexplained = [key for key in missing if key not in guessed]
+    if unexplained:
+        problems.append(
+            LettersError(
+                "language file has no " + ", ".join(repr(key) for key in unexplained),
+                path,
+                1,
+                hint=COPY_HINT,
+            )
         )
-    except KeyError as exc:
-        raise LettersError(
-            f"language file has no {exc.args[0]!r}",
-            path,
-            hint="copy letters/languages/en.toml and translate every line",
-        ) from None
+    first = problems[0]
+    if len(problems) > 1:
+        others = len(problems) - 1
+        first.message += f" (and {others} more problem{'s' if others > 1 else ''} in this file)"
+    return first
+
+
+def _hint_for(key: str) -> str:
+    allowed = PLACEHOLDERS.get(key)
+    if allowed:
+        shown = " and ".join(f"{{{name}}}" for name in allowed)
+        return f"this pattern may use only {shown}, each written exactly so"
+    return f"write a short line of text, as in letters/languages/{DEFAULT_LANGUAGE}.toml"

@@ -20,8 +20,8 @@ class SenderBlock:
     email: str = ""
     phone: str = ""
     website: str = ""
-    logo: Path | None = None  # absolute path inside the workspace, already checked
-    signature: Path | None = None
+    logo: str = ""  # path relative to the workspace, checked when the workspace loaded
+    signature: str = ""
 
     @property
     def head(self) -> str:

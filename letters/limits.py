@@ -30,7 +30,7 @@ class LimitExceeded(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    seconds: float = 20.0
+    seconds: int = 20
     memory_mb: int = 1024
     pages: int = 50
     letter_kb: int = 512
@@ -38,10 +38,10 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         return cls(
-            seconds=number("LETTERS_TIME_LIMIT", cls.seconds),
-            memory_mb=int(number("LETTERS_MEMORY_LIMIT_MB", cls.memory_mb)),
-            pages=int(number("LETTERS_PAGE_LIMIT", cls.pages)),
-            letter_kb=int(number("LETTERS_LETTER_LIMIT_KB", cls.letter_kb)),
+            seconds=number("LETTERS_TIME_LIMIT", cls.seconds, maximum=86_400),
+            memory_mb=number("LETTERS_MEMORY_LIMIT_MB", cls.memory_mb),
+            pages=number("LETTERS_PAGE_LIMIT", cls.pages),
+            letter_kb=number("LETTERS_LETTER_LIMIT_KB", cls.letter_kb),
         )
 
     def too_slow(self, what: str) -> LimitExceeded:
@@ -75,21 +75,21 @@ class Limits:
         )
 
 
-def number(name: str, default: float, maximum: float = 1e9) -> float:
-    """A positive limit from the environment variable `name`, or `default` when unset."""
+def number(name: str, default: int, maximum: int = 1_000_000) -> int:
+    """A limit from the environment variable `name`: a whole number from 1 to `maximum`,
+    or `default` when unset. "0.5" or "0" is an error, never a silent "no limit"."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (0 < value <= maximum):  # also refuses nan and inf
+    if not (text.isascii() and text.isdecimal() and 1 <= int(text) <= maximum):
         raise LettersError(
             f"{name}={text!r} is not a usable limit",
-            hint=f"set {name} to a positive number (at most {maximum:g}), or unset it",
+            hint=f"set {name} to a whole number from 1 to {maximum}, or unset it",
         )
-    return value
+    return int(text)
+
+
+_active: list[str] = []  # the guard running now in this process's main thread, if any
 
 
 def _address_space_bytes() -> int:
@@ -108,7 +108,8 @@ def guarded(limits: Limits, what: str, memory: bool = True) -> Iterator[None]:
     the block runs unguarded, which the README says. `memory=False` keeps only the alarm:
     C libraries such as Pango abort rather than fail cleanly when an allocation is refused.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or _active:
+        # Nested guards would cancel the outer alarm on exit: the outermost one governs.
         yield
         return
     previous_handler = None
@@ -117,6 +118,7 @@ def guarded(limits: Limits, what: str, memory: bool = True) -> Iterator[None]:
     def on_alarm(signum: int, frame: object) -> None:
         raise limits.too_slow(what)
 
+    _active.append(what)
     try:
         previous_handler = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, limits.seconds)
@@ -131,6 +133,7 @@ def guarded(limits: Limits, what: str, memory: bool = True) -> Iterator[None]:
         except MemoryError:
             raise limits.too_big(what) from None
     finally:
+        _active.pop()
         signal.setitimer(signal.ITIMER_REAL, 0)
         if previous_handler is not None:
             signal.signal(signal.SIGALRM, previous_handler)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,10 +17,12 @@ from xml.etree.ElementTree import Element
 import weasyprint
 from weasyprint.css.counters import CounterStyle
 from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from letters.errors import LettersError
+from letters.fileio import Confined
 from letters.html import ASSETS_DIR, FONTS_CSS
+from letters.images import ImageTooLargeError, check_image
 from letters.letter import Letter
 
 PDF_VARIANTS = ("pdf/a-3u", "pdf/ua-1")
@@ -42,11 +45,27 @@ class RefusedURLError(ValueError):
     """A template or stylesheet asked for something outside the workspace."""
 
 
+class ImageRefusedError(FatalURLFetchingError):
+    """An image over the pixel budget: WeasyPrint stops rendering the letter at once.
+
+    A BaseException (WeasyPrint lets FatalURLFetchingError through, where it only logs
+    other fetch errors); `PdfRenderer.render` turns it back into the LettersError.
+    """
+
+    def __init__(self, error: LettersError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class SafeURLFetcher(URLFetcher):
     """Serves `data:` URLs and files inside the workspace or the package assets, nothing else.
 
     Every refusal is kept in `warnings` (WeasyPrint itself only logs and carries on), and
-    no request ever reaches the network: urllib only ever sees `data:` URLs.
+    no request ever reaches the network: urllib only ever sees `data:` URLs. Workspace
+    files are read through `Confined`: a link anywhere in the path is refused, and so is
+    anything that is not a regular file (a FIFO is refused, not waited on). Every image
+    served must meet the pixel budget of `letters.images`; one that does not is kept in
+    `errors` and stops the render, since it would cost the worker gigabytes to decode.
     """
 
     def __init__(self, workspace: Path, template_name: str) -> None:
@@ -54,39 +73,92 @@ class SafeURLFetcher(URLFetcher):
         self.workspace = workspace.resolve()
         self.template_name = template_name
         self.warnings: list[str] = []
+        self.errors: list[LettersError] = []  # what makes the letter fail (images too large)
         self.fetched: list[Path] = []  # workspace files served: inputs of the letter
-        self._roots = (self.workspace, ASSETS_DIR)
+        self._confined = Confined(self.workspace)
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
-            return super().fetch(url, headers)
+            response = super().fetch(url, headers)
+            try:
+                body = response.read()
+            finally:
+                response.close()
+            self._check_image(url, body, self.template_name, "the image in a data: URL")
+            return URLFetcherResponse(response.url, body, response.headers, response.status)
         if scheme == "file":
             path = self.local_path(url)
-            try:
-                body = path.read_bytes()
-            except OSError as error:
-                raise self._refuse(
-                    url, f"cannot read {self._shown(path)}: {error.strerror}"
-                ) from None
-            if self.workspace in path.parents:
+            if self._in_workspace(path):
+                try:
+                    body = self._confined.read_bytes(path)
+                except LettersError as error:
+                    raise self._refuse(url, self._reason(error, path)) from None
+                self._check_image(url, body, path)
                 self.fetched.append(path)
+            else:  # the package's own assets: trusted, and outside the campaign
+                try:
+                    body = path.read_bytes()
+                except OSError as error:
+                    raise self._refuse(
+                        url, f"cannot read {self._shown(path)}: {error.strerror}"
+                    ) from None
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             return URLFetcherResponse(url.split("?")[0], body, {"Content-Type": content_type})
         raise self._refuse(url, "only files inside the workspace can be used")
 
     def local_path(self, url: str) -> Path:
-        """The file a `file:` URL names, after symlinks, if it may be read; else refuse."""
+        """The file a `file:` URL names, if it may be read; else refuse.
+
+        A path inside the workspace is taken as written (`..` removed), and must reach a
+        regular file without passing through any link; one in the package assets is
+        taken after following links, as the package is trusted.
+        """
         parts = urlsplit(url)
         # urllib would hand `file://otherhost/...` to its FTP handler: never let it.
         if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
             raise self._refuse(url, "only files inside the workspace can be used")
-        path = Path(url2pathname(unquote(parts.path))).resolve()
-        if not any(path.is_relative_to(root) for root in self._roots):
+        written = Path(url2pathname(unquote(parts.path)))
+        path = Path(os.path.normpath(written))
+        if self._in_workspace(path):
+            kind = self._confined.kind(path)
+            if kind == "file":
+                return path
+            if kind == "missing":
+                raise self._refuse(url, f"{self._shown(path)} does not exist")
+            if kind == "link":
+                raise self._refuse(
+                    url,
+                    f"{self._shown(path)} is or passes through a link; letters never follows "
+                    "links inside a campaign folder: copy the file in instead",
+                )
+            raise self._refuse(url, f"{self._shown(path)} is not a regular file")
+        resolved = written.resolve()
+        if not resolved.is_relative_to(ASSETS_DIR):
             raise self._refuse(url, "only files inside the workspace can be used")
-        if not path.is_file():
-            raise self._refuse(url, f"{self._shown(path)} does not exist")
-        return path
+        if not resolved.is_file():
+            raise self._refuse(url, f"{self._shown(resolved)} does not exist")
+        return resolved
+
+    def _in_workspace(self, path: Path) -> bool:
+        return path != self.workspace and path.is_relative_to(self.workspace)
+
+    def _check_image(
+        self, url: str, data: bytes, path: Path | str, shown: str | None = None
+    ) -> None:
+        try:
+            check_image(data, path, shown)
+        except ImageTooLargeError as error:
+            self.errors.append(error)
+            raise ImageRefusedError(error) from None
+        except LettersError as error:
+            raise self._refuse(url, error.message) from None
+
+    def _reason(self, error: LettersError, path: Path) -> str:
+        where = self._shown(Path(error.file)) if error.file is not None else self._shown(path)
+        if error.message == "file not found":
+            return f"{where} does not exist"
+        return f"{where}: {error.message}"
 
     def _refuse(self, url: str, reason: str) -> RefusedURLError:
         shown = url if len(url) <= _SHOWN_URL_LENGTH else url[:_SHOWN_URL_LENGTH] + "…"
@@ -169,14 +241,21 @@ class PdfRenderer:
         fetcher = SafeURLFetcher(self.workspace, _template_label(letter, self.workspace))
         with _LOGS.capture() as logged:
             document = weasyprint.HTML(string=html, base_url=self._base_url, url_fetcher=fetcher)
-            sheets = [self._stylesheet(FONTS_CSS)]
-            sheets += [self._stylesheet(path) for path in self._take_stylesheets(document, fetcher)]
-            rendered = document.render(
-                font_config=self._font_config,
-                counter_style=self._counter_style,
-                stylesheets=[sheet.css for sheet in sheets],
-                **self._options(),
-            )
+            try:
+                sheets = [self._stylesheet(FONTS_CSS)]
+                sheets += [
+                    self._stylesheet(path) for path in self._take_stylesheets(document, fetcher)
+                ]
+                rendered = document.render(
+                    font_config=self._font_config,
+                    counter_style=self._counter_style,
+                    stylesheets=[sheet.css for sheet in sheets],
+                    **self._options(),
+                )
+            except ImageRefusedError as refused:
+                raise refused.error from None
+            if fetcher.errors:  # in case WeasyPrint carried on after the refusal
+                raise fetcher.errors[0]
             if self.max_pages and len(rendered.pages) > self.max_pages:
                 raise LettersError(
                     f"the letter has {len(rendered.pages)} pages, more than the limit of "
@@ -229,20 +308,21 @@ class PdfRenderer:
         return paths
 
     def _stylesheet(self, path: Path) -> _Stylesheet:
-        key = (path, path.stat().st_mtime_ns)
+        key = (path, path.lstat().st_mtime_ns)  # path is no link (see local_path)
         sheet = self._stylesheets.get(key)
         if sheet is None:
             fetcher = SafeURLFetcher(self.workspace, _shown_path(path, self.workspace))
             with _LOGS.capture() as logged:
+                # Read through the fetcher, so a workspace stylesheet is reached without links.
                 css = weasyprint.CSS(
-                    filename=path,
+                    url=path.as_uri(),
                     url_fetcher=fetcher,
                     font_config=self._font_config,
                     counter_style=self._counter_style,
                 )
-            own = (path.resolve(),) if fetcher.workspace in path.resolve().parents else ()
+            # The fetcher served the file itself too, if it is in the workspace.
             sheet = _Stylesheet(
-                css, tuple(_fetch_warnings(fetcher, logged)), (*own, *fetcher.fetched)
+                css, tuple(_fetch_warnings(fetcher, logged)), tuple(dict.fromkeys(fetcher.fetched))
             )
             self._stylesheets = {k: v for k, v in self._stylesheets.items() if k[0] != path}
             self._stylesheets[key] = sheet

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -11,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from letters.errors import LettersError
-from letters.fileio import write_atomic
+from letters.fileio import Confined
 from letters.letter import Letter
 from letters.limits import LimitExceeded, Limits, guarded
 from letters.plan import Job
@@ -38,10 +42,52 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _init_worker(root: Path, pdf_variant: str | None, in_pool: bool = False) -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_PARENT_POLL_SECONDS = 1.0
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """End this worker as soon as the build that started it is gone, even by `kill -9`.
+
+    On Linux the kernel sends SIGKILL when the parent dies (PR_SET_PDEATHSIG); the parent
+    may have died before that was set, so its pid is checked right after. Elsewhere a
+    daemon thread polls the parent's pid. Either way no orphan renders on and writes PDFs.
+    """
+    if _set_parent_death_signal(signal.SIGKILL):
+        if os.getppid() != parent_pid:  # it died before the signal was armed
+            os._exit(1)
+        return
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(_PARENT_POLL_SECONDS)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="letters-parent-watch", daemon=True).start()
+
+
+def _set_parent_death_signal(signum: int) -> bool:
+    """Ask Linux to send `signum` to this process when its parent dies; False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols, libc's among them
+        return int(libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _init_worker(
+    root: Path, pdf_variant: str | None, in_pool: bool = False, parent_pid: int | None = None
+) -> None:
     global _worker_renderer, _limits
     from letters.pdf import PdfRenderer
 
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     _limits = Limits.from_env()
     if in_pool:
         # Ctrl-C reaches the whole process group; the parent alone decides how to stop.
@@ -51,53 +97,65 @@ def _init_worker(root: Path, pdf_variant: str | None, in_pool: bool = False) -> 
     _worker_renderer = PdfRenderer(root, pdf_variant=pdf_variant, max_pages=_limits.pages)
 
 
-def _render_one(root: Path, letter: Letter, path: Path) -> Rendered:
-    """Lay out one letter and write its PDF atomically; never raises for a bad letter."""
+def _render_one(root: Path, out_root: Path, letter: Letter, path: Path) -> Rendered:
+    """Lay out one letter and write its PDF atomically into the output folder (never
+    through a link); never raises for a bad letter."""
     from letters.html import letter_page
 
     assert _worker_renderer is not None
     label = f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}"
     try:
+        # The page layout may be the campaign's own template: letter_page runs it under
+        # the time and memory limits itself.
+        html = letter_page(letter, root, _limits)
+        # Pango and friends abort rather than fail when memory is refused: time limit only.
         with guarded(_limits, "laying out the PDF", memory=False):
-            output = _worker_renderer.render(letter_page(letter, root), letter)
+            output = _worker_renderer.render(html, letter)
+        Confined(out_root).write_atomic(path, output.data)
     except LettersError as error:
-        error.message = f"{label}: {error.message}"
+        error.letter = error.letter or label
         return Rendered(error)
     except LimitExceeded as exceeded:
         return Rendered(
-            LettersError(f"{label}: {exceeded}", letter.template_file, hint=exceeded.hint)
+            LettersError(str(exceeded), letter.template_file, hint=exceeded.hint, letter=label)
         )
     except Exception as exc:
         return Rendered(
             LettersError(
-                f"{label}: PDF rendering failed: {type(exc).__name__}: {exc}", letter.template_file
+                f"PDF rendering failed: {type(exc).__name__}: {exc}",
+                letter.template_file,
+                letter=label,
             )
         )
-    write_atomic(path, output.data)
     return Rendered(None, output.warnings, output.resources)
 
 
 def _worker_died(letter: Letter) -> LettersError:
     return LettersError(
-        f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}: the PDF worker "
-        "process stopped unexpectedly",
+        "the PDF worker process stopped unexpectedly",
         letter.template_file,
         hint="run the build again; if it happens again, try --jobs 1 to find the letter",
+        letter=f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}",
     )
 
 
 def render_pdfs(
-    root: Path, items: list[PdfItem], pdf_variant: str | None, jobs: int
+    root: Path, items: list[PdfItem], pdf_variant: str | None, jobs: int, out_root: Path
 ) -> Iterator[PdfDone]:
     """Yield each letter as its PDF is written (in completion order when parallel)."""
     jobs = max(1, min(jobs, len(items)))
     if jobs == 1:
         _init_worker(root, pdf_variant)
         for job, letter, path in items:
-            yield job, path, _render_one(root, letter, path)
+            yield job, path, _render_one(root, out_root, letter, path)
         return
+    # Each worker gets our pid to die with us (see _die_with_parent). The death signal
+    # follows the thread that forked the worker: here, as the pool forks its workers on the
+    # first submissions, from this (the calling) thread, which outlives the pool.
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(root, pdf_variant, True)
+        max_workers=jobs,
+        initializer=_init_worker,
+        initargs=(root, pdf_variant, True, os.getpid()),
     ) as pool:
         waiting: dict[Future[Rendered], PdfItem] = {}
         queue = iter(items)
@@ -108,7 +166,7 @@ def render_pdfs(
             try:
                 # Keep a bounded number of letters in flight so memory stays flat.
                 for item in queue:
-                    waiting[pool.submit(_render_one, root, item[1], item[2])] = item
+                    waiting[pool.submit(_render_one, root, out_root, item[1], item[2])] = item
                     if len(waiting) >= jobs * 4:
                         break
             finally:
@@ -133,9 +191,9 @@ def render_pdfs(
                     yield job, path, rendered
                     following = next(queue, None)
                     if following is not None:
-                        waiting[pool.submit(_render_one, root, following[1], following[2])] = (
-                            following
-                        )
+                        waiting[
+                            pool.submit(_render_one, root, out_root, following[1], following[2])
+                        ] = following
         except BaseException:
             for future in waiting:
                 future.cancel()

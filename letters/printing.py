@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import pikepdf
 
-from letters.fileio import atomic_file
+from letters.fileio import Confined
 
 # Attributes a page may inherit from its page tree; a copied page must carry them itself.
 INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
@@ -31,28 +31,30 @@ def print_file_names(papers: list[str]) -> dict[str, str]:
     return {paper: f"print-{paper}.pdf" for paper in distinct}
 
 
-def write_print_files(case_dir: Path, letters: list[tuple[str, Path]], duplex: bool) -> list[Path]:
-    """Merge `letters` ((paper, pdf path) in print order) into print file(s) in `case_dir`."""
+def write_print_files(
+    out: Confined, case_id: str, letters: list[tuple[str, Path]], duplex: bool
+) -> list[str]:
+    """Merge `letters` ((paper, pdf path) in print order) into print file(s) in the case's
+    folder of `out`; returns the names written (print.pdf, or print-a4.pdf and so on)."""
     if not letters:
         return []
     names = print_file_names([paper for paper, _ in letters])
-    written = []
     for paper, name in names.items():
-        target = case_dir / name
-        merge_pdfs([path for p, path in letters if p == paper], target, duplex)
-        written.append(target)
+        merge_pdfs(out, [path for p, path in letters if p == paper], f"{case_id}/{name}", duplex)
     for stale in ("print.pdf", "print-a4.pdf", "print-letter.pdf"):
         if stale not in names.values():
-            (case_dir / stale).unlink(missing_ok=True)
-    return written
+            out.unlink(f"{case_id}/{stale}")
+    return list(names.values())
 
 
-def merge_pdfs(sources: list[Path], target: Path, duplex: bool) -> None:
-    """Concatenate PDFs into `target` atomically; with `duplex`, pad each to an even count."""
-    with atomic_file(target) as stream:
+def merge_pdfs(out: Confined, sources: list[Path], target: str, duplex: bool) -> None:
+    """Concatenate PDFs into `target` atomically; with `duplex`, pad each to an even count.
+    Every file is read and written inside `out` without following links."""
+    with out.atomic_stream(target) as stream:
         writer = _StreamingWriter(stream)
         for source in sources:
-            writer.add_document(source, duplex)
+            with out.open_binary(source) as letter:
+                writer.add_document(letter, duplex)
         writer.finish()
 
 
@@ -79,7 +81,7 @@ class _StreamingWriter:
             self.stream.write(b"\nstream\n" + data + b"\nendstream")
         self.stream.write(b"\nendobj\n")
 
-    def add_document(self, source: Path, duplex: bool) -> None:
+    def add_document(self, source: BinaryIO, duplex: bool) -> None:
         with pikepdf.Pdf.open(source) as pdf:
             numbers: dict[tuple[int, int], int] = {}
             pending: list[pikepdf.Object] = []

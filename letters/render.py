@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -11,43 +12,28 @@ from typing import Any
 import jinja2
 from jinja2 import StrictUndefined, pass_context
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from letters.confined_loader import ConfinedLoader
-from letters.errors import LettersError
+from letters.errors import LettersError, OverLimitError
 from letters.escape import MarkdownText, escape_markdown, hard_break_lines, trusted_markdown
+from letters.fileio import Confined
 from letters.language import LanguagePack, language_pack
 from letters.letter import Letter, SenderBlock
 from letters.limits import LimitExceeded, Limits, guarded
+from letters.sandbox import Record, Sandbox, record
 from letters.schema import Case, Recipient, Sender
 from letters.template_lines import innermost_template, template_line
-from letters.workspace import CaseFile, TemplateFile, Workspace, split_front_matter, suggest
+from letters.workspace import (
+    TEMPLATES_DIR,
+    CaseFile,
+    TemplateFile,
+    Workspace,
+    split_front_matter,
+    suggest,
+)
 
-LANGUAGE_KEY = "_letters_language"
-
-
-class Record(dict[str, Any]):
-    """A mapping the template reads with dots; knows its own name for error messages.
-
-    In templates a dot reaches only the data (see _GuardedSandbox.getattr): a field named
-    `items` or `label` is the field, never a method or attribute of this class.
-    """
-
-    record_name: str = "value"
-
-
-def record(data: dict[str, Any], name: str) -> Record:
-    result = Record({key: _plain(value, f"{name}.{key}") for key, value in data.items()})
-    result.record_name = name
-    return result
-
-
-def _plain(value: Any, label: str) -> Any:
-    if isinstance(value, dict):
-        return record(value, label)
-    if isinstance(value, list | tuple):
-        return [_plain(item, label) for item in value]
-    return "" if value is None else value
+LANGUAGE_KEY = "_letters_language"  # the letter's language tag (plain text)
 
 
 class LettersUndefined(StrictUndefined):
@@ -77,42 +63,16 @@ class _BodyLoader(ConfinedLoader):
         return split_front_matter(source)[1]
 
 
-def _repeats_too_much(left: Any, right: Any, limit: int) -> bool:
-    for sequence, count in ((left, right), (right, left)):
-        if isinstance(sequence, str | list | tuple) and isinstance(count, int):
-            return len(sequence) * count > limit
-    return False
+class _LetterSandbox(Sandbox):
+    """The sandbox plus the language packs its filters write in (never seen by templates:
+    a template's context holds only the language's tag)."""
 
-
-def _power_too_large(base: Any, exponent: Any, limit_bits: int) -> bool:
-    if not (isinstance(base, int) and isinstance(exponent, int)):
-        return False
-    return abs(base) > 1 and exponent > 0 and abs(base).bit_length() * exponent > limit_bits
-
-
-class _GuardedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus a refusal to build huge values with * and **."""
-
-    intercepted_binops = frozenset({"*", "**"})
-    MAX_ITEMS = 1_000_000
-    MAX_POWER_BITS = 10_000
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, Record):
-            # Data fields only: `fields.items` must not be dict.items.
-            return obj[attribute] if attribute in obj else self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*" and _repeats_too_much(left, right, self.MAX_ITEMS):
-            raise SecurityError("the result of * would be too large")
-        if operator == "**" and _power_too_large(left, right, self.MAX_POWER_BITS):
-            raise SecurityError("the result of ** would be too large")
-        return super().call_binop(context, operator, left, right)
+    language_packs: dict[str, LanguagePack]
 
 
 def _language(context: Context) -> LanguagePack:
-    pack = context.get(LANGUAGE_KEY)
+    packs = getattr(context.environment, "language_packs", {})
+    pack = packs.get(context.get(LANGUAGE_KEY))
     return pack if isinstance(pack, LanguagePack) else language_pack("en")
 
 
@@ -147,9 +107,9 @@ def recipient_lines(recipient: Any) -> tuple[str, ...]:
     return tuple(str(line) for line in lines if line)
 
 
-def _environment(finalize: Callable[[Any], Any], templates_dir: Path) -> jinja2.Environment:
-    env = _GuardedSandbox(
-        loader=_BodyLoader(templates_dir),
+def _environment(finalize: Callable[[Any], Any], confined: Confined) -> _LetterSandbox:
+    env = _LetterSandbox(
+        loader=_BodyLoader(confined, TEMPLATES_DIR),
         undefined=LettersUndefined,
         finalize=finalize,
         autoescape=False,
@@ -160,6 +120,7 @@ def _environment(finalize: Callable[[Any], Any], templates_dir: Path) -> jinja2.
     # Macros, {% set %} blocks and caller() join already-finalised output: mark it as Markdown
     # so that it is not escaped a second time where it is used.
     env.concat = _concat_markdown  # type: ignore[method-assign]
+    env.language_packs = {}
     env.filters.update(
         prose_list=prose_list,
         long_date=long_date,
@@ -183,8 +144,12 @@ class Renderer:
     def __init__(self, workspace: Workspace, limits: Limits | None = None) -> None:
         self.workspace = workspace
         self.limits = limits or Limits.from_env()
-        self.markdown_env = _environment(escape_markdown, workspace.templates_dir)
-        self.text_env = _environment(_plain_text, workspace.templates_dir)
+        confined = Confined(workspace.root)
+        self.markdown_env = _environment(escape_markdown, confined)
+        self.text_env = _environment(_plain_text, confined)
+        # A template that went over a limit once would do so for every recipient: it is
+        # reported once and not run again (so `check` of a hostile campaign stays bounded).
+        self.over_limit: dict[Path, LettersError] = {}
         self.text_env.filters["markdown"] = lambda value: value
         self.text_env.filters["address_block"] = lambda r: "\n".join(recipient_lines(r))
 
@@ -198,15 +163,27 @@ class Renderer:
     ) -> Letter:
         case = case_file.case
         template = self.workspace.template_for(template_name, recipient.language)
+        label = f"{case_file.id}/{template_name}/{recipient.id}"
+        spent = self.over_limit.get(template.path)
+        if spent is not None:
+            raise dataclasses.replace(spent, letter=label)
         pack = language_pack(template.language, self.workspace.root)
+        for env in (self.markdown_env, self.text_env):
+            env.language_packs[pack.tag] = pack
         date = case.date or today
-        context = self._context(case_file, recipient, pack, date, paper)
+        context = self.context(case_file, recipient, pack.tag, date, paper)
         try:
-            with guarded(self.limits, "rendering the template"):
-                context["subject"] = self._subject(template, context, case)
-                body = self._body(template, context)
-        except LimitExceeded as exc:
-            raise LettersError(str(exc), template.path, hint=exc.hint) from None
+            try:
+                with guarded(self.limits, "rendering the template"):
+                    context["subject"] = self._subject(template, context, case)
+                    body = self._body(template, context)
+            except LimitExceeded as exc:
+                raise OverLimitError(str(exc), template.path, hint=exc.hint) from None
+        except LettersError as error:
+            error.letter = error.letter or label
+            if isinstance(error, OverLimitError):
+                self.over_limit[template.path] = error
+            raise
         body_markdown, closing_markdown = split_closing(body)
         sender = case.sender
         return Letter(
@@ -220,7 +197,7 @@ class Renderer:
             date_text=pack.long_date(date),
             subject=context["subject"],
             reference=case.reference,
-            sender=sender_block(sender, self.workspace.root),
+            sender=sender_block(sender),
             recipient_lines=recipient_lines(recipient),
             body_markdown=body_markdown,
             closing_markdown=closing_markdown,
@@ -229,15 +206,17 @@ class Renderer:
             template_file=template.path,
         )
 
-    def _context(
+    def context(
         self,
         case_file: CaseFile,
         recipient: Recipient,
-        pack: LanguagePack,
+        language: str,
         date: dt.date,
         paper: str,
     ) -> dict[str, Any]:
+        """What a letter template sees: plain data only (see letters.sandbox)."""
         case = case_file.case
+        pack = language_pack(language, self.workspace.root)
         recipient_data = recipient.model_dump()
         recipient_data["address"] = list(recipient.address)
         recipient_data["tags"] = list(recipient.tags)
@@ -255,7 +234,7 @@ class Renderer:
             "case": case_record,
             "sender": sender,
             "date": date,
-            LANGUAGE_KEY: pack,
+            LANGUAGE_KEY: pack.tag,
         }
 
     def _subject(self, template: TemplateFile, context: dict[str, Any], case: Case) -> str:
@@ -299,7 +278,7 @@ def split_closing(body: str) -> tuple[str, str]:
     return body[: last.start()].rstrip("\n"), body[last.end() :].strip()
 
 
-def sender_block(sender: Sender, root: Path) -> SenderBlock:
+def sender_block(sender: Sender) -> SenderBlock:
     return SenderBlock(
         name=sender.name,
         title=sender.title,
@@ -308,8 +287,8 @@ def sender_block(sender: Sender, root: Path) -> SenderBlock:
         email=sender.email,
         phone=sender.phone,
         website=sender.website,
-        logo=(root / sender.logo).resolve() if sender.logo else None,
-        signature=(root / sender.signature).resolve() if sender.signature else None,
+        logo=sender.logo,
+        signature=sender.signature,
     )
 
 
@@ -360,10 +339,10 @@ def template_error(
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename and part == "template":
         file = Path(exc.filename)
     if isinstance(exc, LimitExceeded):
-        return LettersError(f"{part}: {exc}", file, line, hint=exc.hint)
+        return OverLimitError(f"{part}: {exc}", file, line, hint=exc.hint)
     if isinstance(exc, MemoryError):
         exceeded = (limits or Limits.from_env()).too_big(f"the {part}")
-        return LettersError(str(exceeded), file, line, hint=exceeded.hint)
+        return OverLimitError(str(exceeded), file, line, hint=exceeded.hint)
     for kind, message, hint in _EXPLANATIONS:
         if isinstance(exc, kind):
             detail = getattr(exc, "message", None) or str(exc)

@@ -9,19 +9,22 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from letters.confined_loader import template_text
 from letters.errors import LettersError, LettersErrors
-from letters.fileio import read_text
+from letters.fileio import COPY_IN_HINT, Confined
+from letters.language import WORKSPACE_DIR as LANGUAGES_DIR
 from letters.language import find_language_file
 from letters.limits import number
+from letters.sandbox import Sandbox, unsafe_template_names
 from letters.schema import LANGUAGE_TAG, SLUG, Case, FrontMatter, Recipient
-from letters.yamlio import MAX_YAML_BYTES, Located, load_yaml, parse_yaml
+from letters.yamlio import MAX_YAML_BYTES, Located, parse_yaml
 
 RECIPIENTS_FILE = "recipients.yaml"
 CASES_DIR = "cases"
 TEMPLATES_DIR = "templates"
 TEMPLATE_SUFFIX = ".md.j2"
-# Layout files live in templates/ too but are not letter templates.
-LAYOUT_FILES = {"letter.html.j2", "letter.css"}
+_OUT_HINT = " (or give an output folder of your own with --out)"
+_SYNTAX = Sandbox()  # parses templates to find what they include; never renders
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class Workspace:
 
 
 def max_yaml_bytes() -> int:
-    return int(number("LETTERS_MAX_YAML_MB", MAX_YAML_BYTES / 2**20, maximum=10_000) * 2**20)
+    return number("LETTERS_MAX_YAML_MB", MAX_YAML_BYTES // 2**20, maximum=10_000) * 2**20
 
 
 def suggest(word: str, options: list[str] | set[str]) -> str:
@@ -118,12 +121,15 @@ def load_workspace(root: Path) -> tuple[Workspace, list[LettersError]]:
             hint="run this in a campaign folder, pass -C DIR, "
             "or create one with `letters init DIR`",
         )
-    for part in (RECIPIENTS_FILE, CASES_DIR, TEMPLATES_DIR):
-        if (root / part).exists() and not inside(root, root / part):
+    confined = Confined(root)
+    for part in (RECIPIENTS_FILE, CASES_DIR, TEMPLATES_DIR, LANGUAGES_DIR, "out"):
+        if confined.kind(part) == "link":
             raise LettersError(
-                f"{part} is a link to somewhere outside the campaign folder",
+                f"{part} is a link; letters does not follow links in a campaign folder",
                 root / part,
-                hint="copy it into the campaign folder instead of linking to it",
+                hint=f"copy it into the campaign folder instead of linking to it{_OUT_HINT}"
+                if part == "out"
+                else "copy it into the campaign folder instead of linking to it",
             )
     _load_recipients(workspace, errors)
     _load_templates(workspace, errors)
@@ -218,13 +224,22 @@ def _validated(model: type[BaseModel], located: Located, errors: list[LettersErr
         return None
 
 
+def read_yaml(workspace: Workspace, relative: str) -> Located:
+    """A YAML file of the workspace, read without following links."""
+    limit = max_yaml_bytes()
+    text = Confined(workspace.root).read_text(relative, limit)
+    return parse_yaml(text, workspace.root / relative, limit)
+
+
 def _load_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
     path = workspace.root / RECIPIENTS_FILE
-    if not path.is_file():
-        problem = "recipients.yaml is not a file" if path.exists() else "recipients.yaml is missing"
-        errors.append(LettersError(problem, path, hint="create it with `recipients:`"))
+    if Confined(workspace.root).kind(RECIPIENTS_FILE) == "missing":
+        errors.append(
+            LettersError("recipients.yaml is missing", path, hint="create it with `recipients:`")
+        )
         return
-    located = _collect(lambda: load_yaml(path, max_yaml_bytes()), errors)
+    # A link or a FIFO is refused by the read itself, with its reason.
+    located = _collect(lambda: read_yaml(workspace, RECIPIENTS_FILE), errors)
     if located is None:
         return
     workspace.recipients_located = located
@@ -267,25 +282,19 @@ def _load_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
 
 def _load_cases(workspace: Workspace, errors: list[LettersError]) -> None:
     folder = workspace.root / CASES_DIR
-    if not folder.is_dir():
+    confined = Confined(workspace.root)
+    if confined.kind(CASES_DIR) != "folder":
         errors.append(
             LettersError("cases/ folder is missing", folder, hint="add cases/<case-id>.yaml")
         )
         return
-    for path in sorted(folder.iterdir()):
+    names = confined.listdir(CASES_DIR)
+    for name in names:
+        path = folder / name
         if path.suffix not in (".yaml", ".yml") or path.name.startswith("."):
             continue
-        if not inside(workspace.root, path):
-            errors.append(
-                LettersError(
-                    "this case file is a link to a file outside the campaign folder",
-                    path,
-                    hint="copy the file into cases/ instead of linking to it",
-                )
-            )
-            continue
         twin = path.with_suffix(".yml" if path.suffix == ".yaml" else ".yaml")
-        if path.suffix == ".yml" and twin.exists():
+        if path.suffix == ".yml" and twin.name in names:
             errors.append(
                 LettersError(
                     f"two files for case {path.stem!r}: {twin.name} and {path.name}",
@@ -303,7 +312,7 @@ def _load_cases(workspace: Workspace, errors: list[LettersError]) -> None:
                 )
             )
             continue
-        located = _collect(lambda path=path: load_yaml(path, max_yaml_bytes()), errors)
+        located = _collect(lambda name=name: read_yaml(workspace, f"cases/{name}"), errors)
         if located is None:
             continue
         if not isinstance(located.data, dict):
@@ -317,20 +326,18 @@ def _load_cases(workspace: Workspace, errors: list[LettersError]) -> None:
         errors.append(LettersError("no cases found", folder, hint="add cases/<case-id>.yaml"))
 
 
-def inside(root: Path, path: Path) -> bool:
-    """Whether `path`, after following every link, is within `root`."""
-    resolved = path.resolve()
-    return resolved == root.resolve() or root.resolve() in resolved.parents
-
-
 def _check_images(root: Path, case: Case, located: Located) -> list[LettersError]:
     problems = []
+    confined = Confined(root)
     for key in ("logo", "signature"):
         value = getattr(case.sender, key)
         if not value:
             continue
-        path = root / value
-        if not inside(root, path):
+        try:
+            kind = confined.kind(value)
+        except LettersError:
+            kind = "outside"
+        if kind == "outside" or Path(value).is_absolute():
             problems.append(
                 located.error(
                     ("sender", key),
@@ -338,7 +345,15 @@ def _check_images(root: Path, case: Case, located: Located) -> list[LettersError
                     "put the image inside the campaign folder and give its path relative to it",
                 )
             )
-        elif not path.is_file():
+        elif kind in ("link", "other"):
+            problems.append(
+                located.error(
+                    ("sender", key),
+                    f"sender {key} {value!r} is {'a link' if kind == 'link' else 'not a file'}",
+                    COPY_IN_HINT,
+                )
+            )
+        elif kind != "file":
             problems.append(
                 located.error(
                     ("sender", key),
@@ -351,12 +366,17 @@ def _check_images(root: Path, case: Case, located: Located) -> list[LettersError
 
 def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
     folder = workspace.templates_dir
-    if not folder.is_dir():
+    confined = Confined(workspace.root)
+    if confined.kind(TEMPLATES_DIR) != "folder":
         errors.append(
             LettersError("templates/ folder is missing", folder, hint="add templates/<name>.md.j2")
         )
         return
-    for path in sorted(folder.glob(f"*{TEMPLATE_SUFFIX}")):
+    for name in confined.listdir(TEMPLATES_DIR):
+        if name.endswith(".j2"):
+            errors.extend(_unsafe_includes(confined, f"{TEMPLATES_DIR}/{name}"))
+    names = [name for name in confined.listdir(TEMPLATES_DIR) if name.endswith(TEMPLATE_SUFFIX)]
+    for path in [folder / name for name in names]:
         stem = path.name[: -len(TEMPLATE_SUFFIX)]
         if stem.startswith("_"):
             continue  # a partial for {% include %}, not a letter of its own
@@ -371,16 +391,9 @@ def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
                 )
             )
             continue
-        if folder.resolve() not in path.resolve().parents:
-            errors.append(
-                LettersError(
-                    "this template is a link to a file outside the workspace's templates/",
-                    path,
-                    hint="copy the file into templates/ instead of linking to it",
-                )
-            )
-            continue
-        template = _collect(lambda p=path, n=name, v=variant: read_template(p, n, v), errors)
+        template = _collect(
+            lambda p=path, n=name, v=variant: read_template(confined, p, n, v), errors
+        )
         if template is not None and not find_language_file(template.language, workspace.root):
             errors.append(
                 LettersError(
@@ -419,8 +432,26 @@ def split_front_matter(text: str) -> tuple[str, str]:
     return "", text
 
 
-def read_template(path: Path, name: str, variant: str) -> TemplateFile:
-    text = read_text(path)
+def _unsafe_includes(confined: Confined, relative: str) -> list[LettersError]:
+    """Includes that name a file outside templates/, found statically wherever they stand."""
+    try:
+        source = template_text(confined, Path(relative))
+    except LettersError:
+        return []  # reported when the template itself is read
+    return [
+        LettersError(
+            f"this template includes {name!r}, which is outside templates/",
+            confined.path(relative),
+            line,
+            hint="includes, imports and extends must name a file inside templates/, "
+            'e.g. {% include "_footer.md.j2" %}',
+        )
+        for line, name in unsafe_template_names(source, _SYNTAX)
+    ]
+
+
+def read_template(confined: Confined, path: Path, name: str, variant: str) -> TemplateFile:
+    text = template_text(confined, path.relative_to(confined.root))
     front, _ = split_front_matter(text)
     if text.startswith("---") and not front:
         raise LettersError(

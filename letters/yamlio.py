@@ -1,32 +1,72 @@
 """Read YAML as plain text data, remembering where every key and value came from.
 
-We compose the YAML node graph ourselves instead of letting a loader construct Python
-objects: every scalar stays text (no YAML 1.1 surprises such as `no` → False or
-`01234` → 1234), no tag ever builds an object, duplicate keys are caught with their line,
-and aliases are refused before they can expand.
+We build the data ourselves from libyaml's event stream (PyYAML's C parser) instead of
+letting a loader construct Python objects: every scalar stays text (no YAML 1.1
+surprises such as `no` → False or `01234` → 1234), no tag ever builds an object,
+duplicate keys are caught with their line, anchors and aliases are refused before an
+alias can expand, and nesting is capped while it is read, so a hostile file can neither
+recurse nor run for minutes. Control characters and bidi overrides are refused in every
+key and value (see letters.controls).
+
+A `YamlBudget` caps what all the YAML files of one workspace may hold together.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+import yaml
+from yaml.error import MarkedYAMLError, YAMLError
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.reader import ReaderError
 
+from letters.controls import (
+    describe_character,
+    forbidden_character,
+    forbidden_message,
+    normalise_newlines,
+)
 from letters.errors import LettersError
 from letters.fileio import read_text
 
 MAX_YAML_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 40
+# Values (scalars, lists and mappings; keys are not counted) in one workspace's YAML.
+MAX_YAML_NODES = 1_000_000
+# All the YAML files of one workspace together, as a multiple of the per-file cap.
+TOTAL_BYTES_FACTOR = 5
 _NULL_WORDS = {"", "~", "null", "Null", "NULL"}
+_CORE = "tag:yaml.org,2002:"
+_NULL_TAG = _CORE + "null"
 _CORE_TAGS = {
-    f"tag:yaml.org,2002:{name}"
-    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+    _CORE + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
 }
+# "!" is the non-specific tag (`! 12` means the text "12"): not an explicit type.
+_ALLOWED_TAGS = {*_CORE_TAGS, "!"}
+_SYNTAX_HINT = (
+    "check the indentation and quote values that contain ': ' or start with "
+    "a special character such as {, [, *, & or !"
+)
+_NESTING_HINT = "flatten it: a letter's data never needs that many levels"
+
+if yaml.__with_libyaml__:
+    _FastLoader: type = yaml.CSafeLoader
+else:  # pragma: no cover - PyYAML wheels bundle libyaml
+    # Without libyaml the pure-Python parser gives the same events, about 20 times slower
+    # (a 10 MB file takes half a minute instead of two seconds).
+    _FastLoader = yaml.SafeLoader
 
 Path_ = tuple[str | int, ...]
 
@@ -59,65 +99,300 @@ class Located:
         return LettersError(message, self.file, line, column, hint)
 
 
-def _position(node: Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+@dataclass
+class YamlBudget:
+    """What all the YAML files of one workspace load may hold together.
+
+    Create one per load and pass it to every `parse_yaml` / `load_yaml` call of that
+    load; each call charges the file's bytes and values (scalars, lists and mappings).
+    """
+
+    max_nodes: int = MAX_YAML_NODES
+    max_bytes: int = TOTAL_BYTES_FACTOR * MAX_YAML_BYTES
+    nodes: int = 0
+    bytes: int = 0
+
+    @classmethod
+    def for_file_limit(cls, max_file_bytes: int) -> YamlBudget:
+        """A budget whose byte total is `TOTAL_BYTES_FACTOR` times the per-file cap."""
+        return cls(max_bytes=TOTAL_BYTES_FACTOR * max_file_bytes)
+
+    def charge_bytes(self, size: int, file: Path) -> None:
+        if self.bytes + size > self.max_bytes:
+            raise LettersError(
+                "the campaign's YAML files are larger than "
+                f"{_megabytes(self.max_bytes)} MB in total",
+                file,
+                1,
+                hint="split the campaign into several workspaces, or remove unused files",
+            )
+        self.bytes += size
+
+    def nodes_left(self) -> int:
+        return self.max_nodes - self.nodes
+
+    def too_many_nodes(self, file: Path, line: int, column: int) -> LettersError:
+        return LettersError(
+            f"the campaign's YAML files hold more than {self.max_nodes:,} values",
+            file,
+            line,
+            column,
+            "split the campaign into several workspaces, or remove unused entries",
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g}"
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of `text[index]`."""
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
+# -- escaped surrogates ----------------------------------------------------------------
+#
+# JSON writers escape "😀" as "\ud83d\ude00", and JSON is YAML, so such a pair has to
+# read as the character. libyaml refuses every escaped surrogate, so before parsing we
+# rewrite each one into an escape of the same length (positions stay right) for a
+# stand-in character of a block the file does not use, and turn the stand-ins back into
+# surrogates afterwards: pairs are then joined and strays refused as before. The first
+# hex digit of the stand-in is a letter whose case records the case of the "d", so the
+# text of a scalar where `\u` is not an escape (plain, single-quoted, block) comes back
+# exactly. If no block is free, the pure-Python parser (which accepts surrogates) reads
+# the file instead: slower, never wrong.
+
+_SURROGATE_ESCAPE = re.compile(r"\\(u|U0000)([dD])([89a-fA-F][0-9a-fA-F]{2})")
+# Escapes that spell a backslash or a "u", so that a value could hold a stand-in's text.
+_SPELLED_ESCAPE = re.compile(r"\\(?:x5[cC]|x75|u005[cC]|u0075|U0000005[cC]|U00000075)")
+_STAND_IN_BLOCKS = "EABC"  # U+E800–EFFF (private use) first, then Hangul blocks
+
+
+class _StandIns:
+    def __init__(self, digit: str) -> None:
+        base = int(digit + "800", 16)
+        self.escape = re.compile(
+            rf"\\(u|U0000)([{digit}{digit.lower()}])([89a-fA-F][0-9a-fA-F]{{2}})"
+        )
+        self.characters = {base + offset: chr(0xD800 + offset) for offset in range(0x800)}
+        self.digit = digit
+
+    @classmethod
+    def choose(cls, text: str) -> _StandIns | None:
+        if _SPELLED_ESCAPE.search(text):
+            return None
+        for digit in _STAND_IN_BLOCKS:
+            block = f"[\\u{digit}800-\\u{digit}fff]"
+            escape = rf"\\(u|U0000)[{digit}{digit.lower()}][89a-fA-F]"
+            if not re.search(block, text) and not re.search(escape, text):
+                return cls(digit)
+        return None
+
+    def hide(self, text: str) -> str:
+        upper, lower = self.digit, self.digit.lower()
+        return _SURROGATE_ESCAPE.sub(
+            lambda m: f"\\{m[1]}{upper if m[2] == 'D' else lower}{m[3]}", text
+        )
+
+    def restore(self, value: str, double_quoted: bool) -> str:
+        if "\\" in value:
+            value = self.escape.sub(
+                lambda m: f"\\{m[1]}{'D' if m[2].isupper() else 'd'}{m[3]}", value
+            )
+        if double_quoted:
+            value = value.translate(self.characters)
+        return value
+
+
+# -- building the data -----------------------------------------------------------------
+
+
+class _Frame:
+    """An open list or mapping while its events are read."""
+
+    __slots__ = ("container", "is_map", "key", "key_path", "key_position", "path")
+
+    def __init__(self, container: dict[str, Any] | list[Any], path: Path_) -> None:
+        self.container: Any = container
+        self.is_map = isinstance(container, dict)
+        self.path = path
+        # The key whose value comes next (None while a key is awaited), and its path,
+        # which the value shares.
+        self.key: str | None = None
+        self.key_path: Path_ = ()
+        self.key_position = (0, 0)
 
 
 class _Builder:
-    def __init__(self, located: Located, text: str) -> None:
+    def __init__(
+        self,
+        located: Located,
+        budget: YamlBudget,
+        stand_ins: _StandIns | None,
+        surrogates_possible: bool,
+    ) -> None:
         self.located = located
-        self.text = text
-        self.seen: set[int] = set()
+        self.budget = budget
+        self.stand_ins = stand_ins
+        self.surrogates_possible = surrogates_possible
+        self.nodes = 0
 
-    def alias_position(self) -> tuple[int, int]:
-        for event in YAML(typ="safe", pure=True).parse(self.text):
-            if isinstance(event, AliasEvent):
-                return event.start_mark.line + 1, event.start_mark.column + 1
-        return 0, 0
+    def fail(self, position: tuple[int, int], message: str, hint: str = "") -> LettersError:
+        return LettersError(message, self.located.file, position[0], position[1], hint)
 
-    def fail(self, node: Node, message: str, hint: str = "") -> LettersError:
-        line, column = _position(node)
-        return LettersError(message, self.located.file, line, column, hint)
-
-    def build(self, node: Node, path: Path_) -> Any:
-        if len(path) > MAX_DEPTH:
+    def build(self, loader: Any) -> Any:
+        """Read every event of `loader`; the data of its one document (None if none)."""
+        located = self.located
+        key_lines, value_lines = located.key_lines, located.value_lines
+        stack: list[_Frame] = []
+        root: Any = None
+        documents = 0
+        first_anchor: tuple[int, int] | None = None
+        nodes, node_limit = 0, self.budget.nodes_left()
+        position = (1, 1)
+        get_event = loader.get_event
+        try:
+            while True:
+                event = get_event()
+                kind = type(event)
+                if kind is ScalarEvent or kind is MappingStartEvent or kind is SequenceStartEvent:
+                    mark = event.start_mark
+                    position = (mark.line + 1, mark.column + 1)
+                    tag = event.tag
+                    if tag is not None and tag not in _ALLOWED_TAGS:
+                        raise self.fail(
+                            position,
+                            f"YAML tag {tag!r} is not allowed",
+                            "remove the tag (the part starting with '!'); values are plain text",
+                        )
+                    if event.anchor is not None and first_anchor is None:
+                        first_anchor = position
+                    frame = stack[-1] if stack else None
+                    if frame is not None and frame.is_map and frame.key is None:
+                        self.add_key(event, frame, position, key_lines)
+                        continue
+                    if frame is None:
+                        path: Path_ = ()
+                    elif frame.is_map:
+                        path = frame.key_path
+                    else:
+                        path = (*frame.path, len(frame.container))
+                    if len(path) > MAX_DEPTH:
+                        raise self.fail(
+                            position,
+                            f"data is nested more than {MAX_DEPTH} levels deep",
+                            _NESTING_HINT,
+                        )
+                    nodes += 1
+                    if nodes > node_limit:
+                        raise self.budget.too_many_nodes(located.file, *position)
+                    value_lines[path] = position
+                    value: Any
+                    if kind is ScalarEvent:
+                        if (
+                            not event.style
+                            and event.value in _NULL_WORDS
+                            and (tag is None or tag == _NULL_TAG)
+                        ):
+                            value = None
+                            if frame is not None and frame.is_map:
+                                # An empty value's event starts on the next line; point
+                                # at its key instead.
+                                value_lines[path] = frame.key_position
+                        else:
+                            value = self.text(event, position)
+                    elif kind is MappingStartEvent:
+                        value = {}
+                    else:
+                        value = []
+                    if frame is None:
+                        root = value
+                    elif frame.is_map:
+                        frame.container[frame.key] = value
+                        frame.key = None
+                    else:
+                        frame.container.append(value)
+                    if kind is not ScalarEvent:
+                        stack.append(_Frame(value, path))
+                elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                    stack.pop()
+                elif kind is AliasEvent:
+                    mark = event.start_mark
+                    raise self.anchors((mark.line + 1, mark.column + 1))
+                elif kind is DocumentStartEvent:
+                    documents += 1
+                    if documents > 1:
+                        mark = event.start_mark
+                        raise self.fail(
+                            (mark.line + 1, mark.column + 1),
+                            "YAML syntax error: a file holds one YAML document, but found "
+                            "another document",
+                            "remove the '---' line and what follows it, or move it into a "
+                            "file of its own",
+                        )
+                elif kind is StreamEndEvent or event is None:
+                    break
+        except RecursionError:  # pragma: no cover - the parser and this loop do not recurse
             raise self.fail(
-                node,
-                f"data is nested more than {MAX_DEPTH} levels deep",
-                "flatten it: a letter's data never needs that many levels",
-            )
-        if id(node) in self.seen:
-            # The composer hands back the anchored node itself for every alias, so a
-            # repeat is an alias; refusing it here means an alias bomb never expands.
-            line, column = self.alias_position()
-            raise LettersError(
-                "YAML anchors and aliases (&name / *name) are not supported",
-                self.located.file,
-                line,
-                column,
-                "write the value out in full where it is used",
-            )
-        self.seen.add(id(node))
-        tag = str(getattr(node.tag, "value", node.tag))
-        if tag not in _CORE_TAGS:
-            raise self.fail(
-                node,
-                f"YAML tag {tag!r} is not allowed",
-                "remove the tag (the part starting with '!'); values are plain text",
-            )
-        self.located.value_lines[path] = _position(node)
-        if isinstance(node, ScalarNode):
-            if node.style is None and node.value in _NULL_WORDS:
-                return None
-            return self.scalar_text(node)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-        if isinstance(node, MappingNode):
-            return self.build_mapping(node, path)
-        raise self.fail(node, "unsupported YAML node")  # pragma: no cover
+                position, f"data is nested more than {MAX_DEPTH} levels deep", _NESTING_HINT
+            ) from None
+        if first_anchor is not None:
+            raise self.anchors(first_anchor)
+        self.nodes = nodes
+        return root
 
-    def scalar_text(self, node: ScalarNode) -> str:
-        value = str(node.value)
+    def anchors(self, position: tuple[int, int]) -> LettersError:
+        return self.fail(
+            position,
+            "YAML anchors and aliases (&name / *name) are not supported",
+            "write the value out in full where it is used",
+        )
+
+    def add_key(
+        self,
+        event: Any,
+        frame: _Frame,
+        position: tuple[int, int],
+        key_lines: dict[Path_, tuple[int, int]],
+    ) -> None:
+        if type(event) is not ScalarEvent:
+            raise self.fail(position, "a key must be plain text", "write `name: value`")
+        key = self.text(event, position)
+        if key == "<<":
+            raise self.fail(
+                position, "YAML merge keys (<<) are not supported", "write the keys out in full"
+            )
+        path = (*frame.path, key)
+        if key in frame.container:
+            first_line = key_lines[path][0]
+            raise self.fail(
+                position,
+                f"duplicate key {key!r} (first given on line {first_line})",
+                "remove one of the two",
+            )
+        key_lines[path] = position
+        frame.key = key
+        frame.key_path = path
+        frame.key_position = position
+
+    def text(self, event: Any, position: tuple[int, int]) -> str:
+        """A scalar's text, refused if it holds a character data may not contain."""
+        value: str = event.value
+        if self.stand_ins is not None:
+            value = self.stand_ins.restore(value, event.style == '"')
+        if self.surrogates_possible:
+            value = self.join_surrogates(value, position)
+        # Characters written in the file were all checked before parsing; only escapes
+        # in double quotes ("\e", "\0", "\u202e", "\r\n") can make new ones.
+        if event.style == '"':
+            if "\r" in value:
+                value = normalise_newlines(value)
+            found = forbidden_character(value)
+            if found is not None:
+                raise self.fail(position, *forbidden_message(found[1]))
+        return value
+
+    def join_surrogates(self, value: str, position: tuple[int, int]) -> str:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -126,74 +401,137 @@ class _Builder:
                 value = value.encode("utf-16", "surrogatepass").decode("utf-16")
             except UnicodeDecodeError:
                 raise self.fail(
-                    node,
+                    position,
                     "this value contains an invalid character (a lone UTF-16 surrogate)",
                     "write the character itself, or as \\UXXXXXXXX",
                 ) from None
         return value
 
-    def build_mapping(self, node: MappingNode, path: Path_) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                raise self.fail(key_node, "a key must be plain text", "write `name: value`")
-            key = str(key_node.value)
-            if key == "<<":
-                raise self.fail(
-                    key_node,
-                    "YAML merge keys (<<) are not supported",
-                    "write the keys out in full",
-                )
-            if key in result:
-                first_line = self.located.key_lines[(*path, key)][0]
-                raise self.fail(
-                    key_node,
-                    f"duplicate key {key!r} (first given on line {first_line})",
-                    "remove one of the two",
-                )
-            self.located.key_lines[(*path, key)] = _position(key_node)
-            value = self.build(value_node, (*path, key))
-            if value is None:
-                # An empty value's node starts on the next line; point at its key instead.
-                self.located.value_lines[(*path, key)] = _position(key_node)
-            result[key] = value
-        return result
+
+def _syntax_error(exc: MarkedYAMLError, file: Path) -> LettersError:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    problem = exc.problem or exc.context or "invalid YAML"
+    return LettersError(f"YAML syntax error: {problem}", file, line, column, _SYNTAX_HINT)
 
 
-def parse_yaml(text: str, file: Path, max_bytes: int = MAX_YAML_BYTES) -> Located:
-    """Parse YAML text into a `Located` tree, or raise LettersError pointing at the problem."""
-    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+def _check_characters(text: str, file: Path) -> None:
+    """Refuse control and bidi characters written anywhere in the file (comments too),
+    and lone surrogates, at their own line and column."""
+    found = forbidden_character(text)
+    if found is not None:
+        line, column = _line_column(text, found[0])
+        message, hint = forbidden_message(found[1])
+        raise LettersError(message, file, line, column, hint)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line, column = _line_column(text, exc.start)
+        raise LettersError(
+            "this value contains an invalid character (a lone UTF-16 surrogate)",
+            file,
+            line,
+            column,
+            "write the character itself, or as \\UXXXXXXXX",
+        ) from None
+
+
+def parse_yaml(
+    text: str,
+    file: Path,
+    max_bytes: int = MAX_YAML_BYTES,
+    budget: YamlBudget | None = None,
+) -> Located:
+    """Parse YAML text into a `Located` tree, or raise LettersError pointing at the problem.
+
+    `budget` is charged with the file's bytes and values; without one the file alone
+    may hold up to `MAX_YAML_NODES` values.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
         raise LettersError(
             f"file is larger than the limit of {max_bytes // (1024 * 1024)} MB",
             file,
             1,
             hint="split it, or raise the limit with LETTERS_MAX_YAML_MB",
         )
+    if budget is None:
+        budget = YamlBudget(MAX_YAML_NODES, TOTAL_BYTES_FACTOR * max_bytes)
+    budget.charge_bytes(size, file)
+    text = normalise_newlines(text)
+    _check_characters(text, file)
+
     located = Located(data=None, file=file)
-    yaml = YAML(typ="safe", pure=True)
+    loader_class = _FastLoader
+    stand_ins = None
+    surrogates_possible = not yaml.__with_libyaml__
+    if not surrogates_possible and _SURROGATE_ESCAPE.search(text):
+        stand_ins = _StandIns.choose(text)
+        if stand_ins is None:
+            loader_class = yaml.SafeLoader
+        else:
+            text = stand_ins.hide(text)
+        surrogates_possible = True
+
+    builder = _Builder(located, budget, stand_ins, surrogates_possible)
+    loader = loader_class(text)
     try:
-        node = yaml.compose(text)
+        located.data = builder.build(loader)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.problem == "exceeded maximum nesting depth":
+            # libyaml's own cap (1,000 levels), met while it looks ahead in "[[[[...".
+            mark = exc.problem_mark
+            raise LettersError(
+                f"data is nested more than {MAX_DEPTH} levels deep",
+                file,
+                mark.line + 1 if mark else 1,
+                mark.column + 1 if mark else 0,
+                _NESTING_HINT,
+            ) from None
+        raise _syntax_error(exc, file) from None
+    except ReaderError as exc:
+        # Characters YAML itself refuses (a byte order mark inside the file, U+FFFE, ...).
+        index = text.find(chr(exc.character)) if isinstance(exc.character, int) else -1
+        line, column = _line_column(text, index) if index >= 0 else (1, 0)
+        what = describe_character(chr(exc.character)) if index >= 0 else "a character"
         raise LettersError(
-            f"YAML syntax error: {problem}",
+            f"YAML syntax error: the file contains {what}, which YAML does not allow",
             file,
             line,
             column,
-            "check the indentation and quote values that contain ': ' or start with "
-            "a special character such as {, [, *, & or !",
+            "delete it: retype the text around it",
         ) from None
     except YAMLError as exc:
         raise LettersError(f"YAML syntax error: {exc}", file, 1) from None
-    if node is None:
-        return located
-    located.data = _Builder(located, text).build(node, ())
+    except ValueError:
+        if loader_class is not yaml.SafeLoader:
+            raise
+        # The pure-Python parser fails this way on an escape beyond U+10FFFF.
+        line, column = _position_of(loader)
+        raise LettersError(
+            "YAML syntax error: found invalid Unicode character escape code",
+            file,
+            line,
+            column,
+            _SYNTAX_HINT,
+        ) from None
+    finally:
+        loader.dispose()
+    budget.nodes += builder.nodes
     return located
 
 
-def load_yaml(file: Path, max_bytes: int = MAX_YAML_BYTES) -> Located:
+def _position_of(loader: Any) -> tuple[int, int]:
+    try:
+        mark = loader.get_mark()
+    except AttributeError:  # pragma: no cover
+        return 1, 0
+    return mark.line + 1, mark.column + 1
+
+
+def load_yaml(
+    file: Path, max_bytes: int = MAX_YAML_BYTES, budget: YamlBudget | None = None
+) -> Located:
     try:
         size = file.stat().st_size
         if size > max_bytes:
@@ -206,4 +544,4 @@ def load_yaml(file: Path, max_bytes: int = MAX_YAML_BYTES) -> Located:
     except OSError as exc:
         raise LettersError(f"cannot read file: {exc.strerror}", file) from None
     text = read_text(file)
-    return parse_yaml(text, file, max_bytes)
+    return parse_yaml(text, file, max_bytes, budget)

@@ -32,7 +32,7 @@ def test_fallback_chain():
 def test_shipped_languages(tag, date, page):
     pack = language_pack(tag)
     assert pack.long_date(dt.date(2026, 3, 14)) == date
-    assert pack.labels.page.format(page=2, pages=3) == page
+    assert pack.page_label(2, 3) == page
 
 
 def test_unknown_language_falls_back_to_english():
@@ -132,5 +132,5 @@ def test_a_broken_language_file_names_itself(workspace, run):
     )
     result = run("check", "-C", root)
     assert result.exit_code == 2
-    assert "languages/vi.toml: error: " in result.stderr
+    assert "languages/vi.toml:1: error: " in result.stderr
     assert "language file has no 'babel_locale'" in result.stderr

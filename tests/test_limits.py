@@ -10,6 +10,11 @@ from letters.errors import LettersError
 from letters.preview import preview
 
 TODAY = dt.date(2030, 1, 2)
+# Doubles a text 40 times: only the memory limit can stop it (no single operation is huge).
+DOUBLING = (
+    "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}{{ ns.s | length }}"
+)
 
 
 @pytest.mark.parametrize(
@@ -21,7 +26,8 @@ TODAY = dt.date(2030, 1, 2)
         ),
         ("{{ 'x' * 10**10 }}", "the result of * would be too large"),
         ("{{ 2 ** 100000000 }}", "the result of ** would be too large"),
-        ("{{ 'x'.ljust(10**10) }}", "needed more memory than the limit"),
+        (DOUBLING, "needed more memory than the limit"),
+        ("{{ 'x'.ljust(10**10) }}", "tried something templates may not do"),
         (
             "{% for i in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
             "longer than the limit of 512 KB",
@@ -31,6 +37,7 @@ TODAY = dt.date(2030, 1, 2)
 )
 def test_runaway_templates_fail_with_a_clear_message(workspace, monkeypatch, body, message):
     monkeypatch.setenv("LETTERS_TIME_LIMIT", "1")
+    monkeypatch.setenv("LETTERS_MEMORY_LIMIT_MB", "64")
     root = workspace(**{"templates/appeal.md.j2": f"Hello\n\n{body}\n\nYours,\n"})
     with pytest.raises(LettersError) as caught:
         preview(root, "free-expression", "ada", None, TODAY)
@@ -43,7 +50,7 @@ def test_runaway_templates_fail_with_a_clear_message(workspace, monkeypatch, bod
 
 @pytest.mark.parametrize("command", ["check", "build"])
 def test_limits_apply_in_check_and_build(workspace, run, command):
-    root = workspace(**{"templates/appeal.md.j2": "{{ 'x'.ljust(10**10) }}\n\nYours,\n"})
+    root = workspace(**{"templates/appeal.md.j2": f"{DOUBLING}\n\nYours,\n"})
     result = run(command, "-C", root)
     assert result.exit_code == 2
     assert "needed more memory than the limit of 1024 MB" in result.stderr
@@ -67,6 +74,9 @@ def test_limits_apply_in_preview(workspace, run):
         ("LETTERS_PAGE_LIMIT", "abc"),
         ("LETTERS_MAX_YAML_MB", "abc"),
         ("LETTERS_MEMORY_LIMIT_MB", "0"),
+        ("LETTERS_MEMORY_LIMIT_MB", "0.9"),
+        ("LETTERS_PAGE_LIMIT", "0.5"),
+        ("LETTERS_TIME_LIMIT", "1.5"),
     ],
 )
 def test_a_bad_limit_setting_is_a_clear_error(workspace, run, name, value):

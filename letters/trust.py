@@ -1,0 +1,83 @@
+"""Which built letters this user may trust: manifest entries signed with the user's own key.
+
+An `out/` folder can arrive with a campaign, its PDFs made by another template and its
+manifest claiming they match. So a build trusts a manifest entry (a letter counts as
+"unchanged", a PDF goes into the print file) only if it carries an HMAC made with a key the
+campaign cannot see: `$XDG_CONFIG_HOME/letters/manifest.key` (default `~/.config/letters/`),
+created on first use, readable only by its owner. Shards built on other machines share a key
+through the `LETTERS_TRUST_KEY` environment variable instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Any
+
+KEY_ENVIRONMENT = "LETTERS_TRUST_KEY"
+KEY_FILE = "manifest.key"
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".config") / "letters"
+
+
+@functools.cache
+def _key(shared: str, path: Path) -> tuple[bytes, str]:
+    """(key, problem): the shared key, else the user's key file, created if missing.
+
+    When the key file cannot be kept (a read-only home), the key lives for this process
+    only and `problem` says why: every build is then a full build, never a trusting one.
+    """
+    if shared:
+        return hashlib.sha256(shared.encode("utf-8")).digest(), ""
+    try:
+        return _read_key(path), ""
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        return secrets.token_bytes(32), f"cannot read the trust key {path}: {exc.strerror}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as stream:
+            # The one file not made by the umask: it is a secret.
+            os.fchmod(stream.fileno(), 0o600)
+            stream.write(secrets.token_hex(32) + "\n")
+        return _read_key(path), ""
+    except FileExistsError:
+        return _read_key(path), ""  # another build created it first
+    except OSError as exc:
+        return secrets.token_bytes(32), f"cannot keep the trust key {path}: {exc.strerror}"
+
+
+def _read_key(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "r", encoding="ascii") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise OSError(0, "not a regular file")
+        text = stream.read(200).strip()
+    if len(text) < 32:
+        raise OSError(0, "the key file is damaged (delete it to make a new one)")
+    return text.encode("ascii")
+
+
+def trust_key() -> tuple[bytes, str]:
+    """The key that signs and verifies manifest entries, and a warning if it is temporary."""
+    return _key(os.environ.get(KEY_ENVIRONMENT, ""), config_dir() / KEY_FILE)
+
+
+def signature(key: bytes, *parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def verified(key: bytes, mark: Any, *parts: Any) -> bool:
+    return isinstance(mark, str) and hmac.compare_digest(mark, signature(key, *parts))
