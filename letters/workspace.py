@@ -12,17 +12,19 @@ from pydantic import BaseModel, ValidationError
 from letters.confined_loader import template_text
 from letters.errors import LettersError, LettersErrors
 from letters.fileio import COPY_IN_HINT, Confined
+from letters.images import check_image
 from letters.language import WORKSPACE_DIR as LANGUAGES_DIR
 from letters.language import find_language_file
 from letters.limits import number
 from letters.sandbox import Sandbox, unsafe_template_names
 from letters.schema import LANGUAGE_TAG, SLUG, Case, FrontMatter, Recipient
-from letters.yamlio import MAX_YAML_BYTES, Located, parse_yaml
+from letters.yamlio import MAX_YAML_BYTES, Located, YamlBudget, parse_yaml
 
 RECIPIENTS_FILE = "recipients.yaml"
 CASES_DIR = "cases"
 TEMPLATES_DIR = "templates"
 TEMPLATE_SUFFIX = ".md.j2"
+MAX_IMAGE_BYTES = 50 * 1024 * 1024  # a logo or signature; the pixel budget is checked too
 _OUT_HINT = " (or give an output folder of your own with --out)"
 _SYNTAX = Sandbox()  # parses templates to find what they include; never renders
 
@@ -61,6 +63,8 @@ class Workspace:
     templates: dict[str, dict[str, TemplateFile]] = field(default_factory=dict)
     # Templates that exist but failed to load: already reported, not "missing".
     broken_templates: set[str] = field(default_factory=set)
+    # What all YAML files of this load may hold together (bytes and values).
+    yaml_budget: YamlBudget | None = None
 
     @property
     def templates_dir(self) -> Path:
@@ -225,10 +229,13 @@ def _validated(model: type[BaseModel], located: Located, errors: list[LettersErr
 
 
 def read_yaml(workspace: Workspace, relative: str) -> Located:
-    """A YAML file of the workspace, read without following links."""
+    """A YAML file of the workspace, read without following links, charged to the
+    workspace's budget so that many files cannot add up to more than one may hold."""
     limit = max_yaml_bytes()
+    if workspace.yaml_budget is None:
+        workspace.yaml_budget = YamlBudget.for_file_limit(limit)
     text = Confined(workspace.root).read_text(relative, limit)
-    return parse_yaml(text, workspace.root / relative, limit)
+    return parse_yaml(text, workspace.root / relative, limit, workspace.yaml_budget)
 
 
 def _load_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
@@ -361,6 +368,16 @@ def _check_images(root: Path, case: Case, located: Located) -> list[LettersError
                     "give the image's path relative to the campaign folder, e.g. images/logo.png",
                 )
             )
+        else:
+            try:
+                check_image(confined.read_bytes(value, MAX_IMAGE_BYTES), root / value)
+            except LettersError as error:
+                line, column = located.line_of(("sender", key))
+                problems.append(
+                    LettersError(
+                        f"sender {key}: {error.message}", located.file, line, column, error.hint
+                    )
+                )
     return problems
 
 

@@ -121,3 +121,63 @@ def test_any_data_builds_literally_or_fails_cleanly(name: str, field: str, fact:
             assert f"Field: {shown(field)}".strip() in visible
             assert f"Fact: {shown(fact)}".strip() in visible
         assert "49" not in body or "49" in field + fact
+
+
+# Hostile templates: expressions built from the names an attacker who read the code would try.
+SECRET = "TOP-SECRET-1234"
+ROOTS = st.sampled_from(
+    ["recipient", "case", "sender", "date", "subject", "_letters_language", "cycler", "joiner"]
+    + ["namespace", "range", "dict", "self", "''", "[]", "{}", "recipient.fields", "loop"]
+)
+ATTRIBUTES = st.sampled_from(
+    ["__class__", "__mro__", "__subclasses__()", "__globals__", "__init__", "__dict__", "mro()"]
+    + ["path", "read_text()", "joinpath('SECRET')", "format", "format_map", "items()", "get"]
+    + ["template_file", "sender", "logo", "year", "upper()", "__self__", "__func__", "gi_frame"]
+    + ["_TemplateReference__context", "environment", "globals", "f_globals", "parent"]
+)
+FILTERS = st.sampled_from(
+    ["", "|attr('__class__')", "|format(1)", "|list", "|map(attribute='__class__')|list"]
+    + ["|first", "|string", "|center(10**8)", "|indent(10**8)", "|tojson", "|pprint"]
+)
+EXPRESSIONS = st.builds(
+    lambda root, attributes, filter_: root + "".join("." + a for a in attributes) + filter_,
+    ROOTS,
+    st.lists(ATTRIBUTES, max_size=3),
+    FILTERS,
+)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(expressions=st.lists(EXPRESSIONS, min_size=1, max_size=3))
+def test_no_template_expression_reads_a_file_or_shows_internals(expressions: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        secret = Path(scratch) / "secret.txt"
+        secret.write_text(SECRET, "utf-8")
+        root = Path(scratch) / "ws"
+        lines = "\n\n".join(
+            "{{ " + e.replace("SECRET", str(secret)) + " }}" for e in expressions
+        )
+        write_tree(
+            root,
+            {
+                "recipients.yaml": "recipients:\n  - id: r\n    name: R\n",
+                "cases/c.yaml": CASE.replace("to: [all]", "to: [r]"),
+                "templates/appeal.md.j2": f"Hello\n\n{lines}\n\nYours,\n",
+                "templates/letter.html.j2": f"<html><body>\n{lines}\n</body></html>",
+            },
+        )
+        before = files_under(Path(scratch))
+        result = Run()("build", "-f", "md", "-f", "html", "-C", root)
+        assert result.exit_code in (0, 1, 2), result.output
+        assert "Traceback" not in result.output and "internal error" not in result.output
+        created = files_under(Path(scratch)) - before
+        assert all(path.startswith("ws/out/") for path in created)
+        written = "".join((Path(scratch) / path).read_text("utf-8") for path in created)
+        for shown_text in (written, result.output):
+            assert SECRET not in shown_text
+            assert "<class" not in shown_text and "<function" not in shown_text
+            assert "<module" not in shown_text and "PosixPath" not in shown_text
