@@ -155,37 +155,43 @@ def _line_column(text: str, index: int) -> tuple[int, int]:
 # JSON writers escape "😀" as "\ud83d\ude00", and JSON is YAML, so such a pair has to
 # read as the character. libyaml refuses every escaped surrogate, so before parsing we
 # rewrite each one into an escape of the same length (positions stay right) for a
-# stand-in character of a block the file does not use, and turn the stand-ins back into
-# surrogates afterwards: pairs are then joined and strays refused as before. The first
-# hex digit of the stand-in is a letter whose case records the case of the "d", so the
-# text of a scalar where `\u` is not an escape (plain, single-quoted, block) comes back
-# exactly. If no block is free, the pure-Python parser (which accepts surrogates) reads
-# the file instead: slower, never wrong.
+# stand-in character of a block U+X800–U+XFFF the file does not use, and turn the
+# stand-ins back into surrogates afterwards: pairs are then joined and strays refused as
+# before. Only the first hex digit changes ("d" → X); the case of the "d" is kept in the
+# case of X when X is a letter (or, when X is a digit, is the same for the whole file),
+# so the text of a scalar where `\u` is not an escape (plain, single-quoted, block) comes
+# back exactly. If no block is free, the pure-Python parser (which accepts surrogates)
+# reads the file instead, but only a small one: it is twenty times slower.
 
 _SURROGATE_ESCAPE = re.compile(r"\\(u|U0000)([dD])([89a-fA-F][0-9a-fA-F]{2})")
 # Escapes that spell a backslash or a "u", so that a value could hold a stand-in's text.
 _SPELLED_ESCAPE = re.compile(r"\\(?:x5[cC]|x75|u005[cC]|u0075|U0000005[cC]|U00000075)")
-_STAND_IN_BLOCKS = "EABC"  # U+E800–EFFF (private use) first, then Hangul blocks
+# Private use first, then Hangul; the digits only if every "d" has the same case.
+_LETTER_BLOCKS, _DIGIT_BLOCKS = "EABC", "0123456789"
+_PURE_PYTHON_MAX_CHARS = 1024 * 1024
 
 
 class _StandIns:
-    def __init__(self, digit: str) -> None:
+    def __init__(self, digit: str, d: str) -> None:
         base = int(digit + "800", 16)
         self.escape = re.compile(
             rf"\\(u|U0000)([{digit}{digit.lower()}])([89a-fA-F][0-9a-fA-F]{{2}})"
         )
         self.characters = {base + offset: chr(0xD800 + offset) for offset in range(0x800)}
         self.digit = digit
+        self.d = d  # the file's one spelling of the "d" (used when `digit` has no case)
 
     @classmethod
     def choose(cls, text: str) -> _StandIns | None:
         if _SPELLED_ESCAPE.search(text):
             return None
-        for digit in _STAND_IN_BLOCKS:
+        spellings = {match[2] for match in _SURROGATE_ESCAPE.finditer(text)}
+        digits = _LETTER_BLOCKS + (_DIGIT_BLOCKS if len(spellings) == 1 else "")
+        for digit in digits:
             block = f"[\\u{digit}800-\\u{digit}fff]"
             escape = rf"\\(u|U0000)[{digit}{digit.lower()}][89a-fA-F]"
             if not re.search(block, text) and not re.search(escape, text):
-                return cls(digit)
+                return cls(digit, min(spellings))
         return None
 
     def hide(self, text: str) -> str:
@@ -196,12 +202,35 @@ class _StandIns:
 
     def restore(self, value: str, double_quoted: bool) -> str:
         if "\\" in value:
-            value = self.escape.sub(
-                lambda m: f"\\{m[1]}{'D' if m[2].isupper() else 'd'}{m[3]}", value
-            )
+            value = self.escape.sub(self._restore_escape, value)
         if double_quoted:
             value = value.translate(self.characters)
         return value
+
+    def _restore_escape(self, match: re.Match[str]) -> str:
+        digit = match[2]
+        d = self.d if digit.isdigit() else ("D" if digit.isupper() else "d")
+        return f"\\{match[1]}{d}{match[3]}"
+
+
+def _surrogate_loader(text: str, file: Path) -> tuple[str, _StandIns | None, type]:
+    """The text to parse, its stand-ins and the loader for a file with escaped
+    surrogates."""
+    stand_ins = _StandIns.choose(text)
+    if stand_ins is not None:
+        return stand_ins.hide(text), stand_ins, _FastLoader
+    if len(text) <= _PURE_PYTHON_MAX_CHARS:
+        return text, None, yaml.SafeLoader
+    match = _SURROGATE_ESCAPE.search(text)
+    line, column = _line_column(text, match.start() if match else 0)
+    raise LettersError(
+        "this large file mixes UTF-16 surrogate escapes (such as \\ud83d) with text that "
+        "keeps them from being read quickly",
+        file,
+        line,
+        column,
+        "write the character itself, or as \\UXXXXXXXX (😀 is \\U0001F600)",
+    )
 
 
 # -- building the data -----------------------------------------------------------------
@@ -466,11 +495,7 @@ def parse_yaml(
     stand_ins = None
     surrogates_possible = not yaml.__with_libyaml__
     if not surrogates_possible and _SURROGATE_ESCAPE.search(text):
-        stand_ins = _StandIns.choose(text)
-        if stand_ins is None:
-            loader_class = yaml.SafeLoader
-        else:
-            text = stand_ins.hide(text)
+        text, stand_ins, loader_class = _surrogate_loader(text, file)
         surrogates_possible = True
 
     builder = _Builder(located, budget, stand_ins, surrogates_possible)
@@ -490,7 +515,7 @@ def parse_yaml(
             ) from None
         raise _syntax_error(exc, file) from None
     except ReaderError as exc:
-        # Characters YAML itself refuses (a byte order mark inside the file, U+FFFE, ...).
+        # Characters YAML itself refuses (U+FFFE, U+FFFF) and controls.py allows.
         index = text.find(chr(exc.character)) if isinstance(exc.character, int) else -1
         line, column = _line_column(text, index) if index >= 0 else (1, 0)
         what = describe_character(chr(exc.character)) if index >= 0 else "a character"

@@ -19,6 +19,7 @@ from letters.render import Renderer
 from letters.sandbox import impure_values
 from letters.workspace import load_workspace
 from tests.conftest import CASE
+from tests.test_workspace_safety import png_header
 
 TODAY = dt.date(2030, 1, 2)
 SECRET = "TOP-SECRET-CONTENTS"
@@ -117,7 +118,7 @@ def test_every_value_given_to_a_template_is_plain_data(workspace, tmp_path: Path
     )
     root = workspace(**{"cases/free-expression.yaml": case})
     for name in ("logo.png", "sig.png"):
-        (root / name).write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+        (root / name).write_bytes(png_header(40, 20))
     body_context, layout_context = _letter_context(root)
     assert impure_values(body_context, "body") == []
     assert impure_values(layout_context, "layout") == []

@@ -383,3 +383,20 @@ def test_load_yaml_reads_a_file(tmp_path):
     assert located.data == {"a": "1", "b": ["x"]}
     assert located.file == path
     assert located.value_lines[("b", 0)] == (2, 5)
+
+
+def test_a_digit_stand_in_keeps_the_files_one_spelling():
+    # Every letter block is in use, but every escape spells the "d" the same way.
+    text = 'a: "\\uD83D\\uDE00 \ue800 \uac00 \ub800 \uc800"\nb: \\uDE00 plain\n'
+    assert parse_yaml(text, FILE).data == {
+        "a": "😀 \ue800 \uac00 \ub800 \uc800",
+        "b": "\\uDE00 plain",
+    }
+
+
+def test_a_large_file_is_not_read_slowly_for_its_surrogate_escapes(monkeypatch):
+    monkeypatch.setattr("letters.yamlio._PURE_PYTHON_MAX_CHARS", 20)
+    with pytest.raises(LettersError) as caught:
+        parse_yaml('a: "\\x5c"\nb: "\\ud83d\\ude00"\n', FILE)
+    assert "surrogate escapes" in caught.value.message
+    assert (caught.value.line, caught.value.column) == (2, 5)
