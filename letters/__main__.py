@@ -1,5 +1,5 @@
 """`python -m letters` runs the command line, like the `letters` script."""
 
-from cli import main
+from letters.cli import main
 
 main()

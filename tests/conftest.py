@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli import app
+from letters.cli import app
 from letters.sample import copy_sample
 
 RECIPIENTS = """\

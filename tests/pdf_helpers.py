@@ -11,9 +11,9 @@ from typing import Any
 import pikepdf
 from pypdf import PdfReader
 
-from letters.html import letter_page
-from letters.letter import Letter, SenderBlock
-from letters.pdf import PdfOutput, PdfRenderer
+from letters.compose.letter import Letter, SenderBlock
+from letters.layout.html import letter_page
+from letters.layout.pdf import PdfOutput, PdfRenderer
 
 PT_PER_MM = 72 / 25.4
 

@@ -198,7 +198,9 @@ def test_include_through_a_symlink_outside_is_refused(workspace, run, tmp_path):
     (root / "templates/_part.md.j2").symlink_to(tmp_path / "secret.txt")
     result = run("build", "-C", root)
     assert result.exit_code == 2
-    assert "templates/_part.md.j2: error: free-expression/appeal/ada: this is a link" in result.stderr
+    assert (
+        "templates/_part.md.j2: error: free-expression/appeal/ada: this is a link" in result.stderr
+    )
     assert "top secret" not in result.stdout + result.stderr
 
 

@@ -177,7 +177,7 @@ def test_preview_does_not_import_weasyprint(workspace):
 
     root = str(workspace())
     code = (
-        "import sys, datetime, pathlib; from letters.preview import preview; "
+        "import sys, datetime, pathlib; from letters.commands.preview import preview; "
         f"preview(pathlib.Path({root!r}), 'free-expression', 'ada', None, "
         "datetime.date(2030, 1, 1)); print('weasyprint' in sys.modules)"
     )

@@ -16,9 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
+from letters.compose.escape import escape_markdown
+from letters.compose.letter import Labels
 from letters.errors import LettersError
-from letters.escape import escape_markdown
-from letters.html import (
+from letters.layout.html import (
     ASSETS_DIR,
     RETURN_ADDRESS_CHARS,
     css_string,
@@ -28,7 +29,6 @@ from letters.html import (
     page_counter_content,
     return_address,
 )
-from letters.letter import Labels
 from tests.pdf_helpers import SENDER, make_letter, page_texts, position_of, render, text_lines
 
 
@@ -235,7 +235,7 @@ def test_a_layout_linked_from_elsewhere_in_the_workspace_is_refused(tmp_path: Pa
 
 
 def test_long_unbreakable_values_wrap_inside_the_text_column(tmp_path: Path):
-    from letters.pdf import PdfRenderer
+    from letters.layout.pdf import PdfRenderer
 
     url = "https://example.org/" + "a1b2c3d4e5" * 28  # 300 characters, no break opportunity
     word = "W" + "o" * 199
@@ -303,7 +303,7 @@ def test_a_wrapping_return_address_breaks_between_its_lines_not_inside_them():
 
 
 def test_a_long_return_address_wraps_above_the_recipient(tmp_path: Path):
-    from letters.pdf import PdfRenderer
+    from letters.layout.pdf import PdfRenderer
 
     head = "Campaign for Freedom of Expression"
     sender = replace(SENDER, organisation=head, address=(STREET, TOWN, COUNTRY))
@@ -336,7 +336,7 @@ def text_styles(output: Any) -> dict[str, tuple[float, str]]:
 
 
 def test_headings_have_a_hierarchy_and_the_subject_stays_as_it_was(tmp_path: Path):
-    from letters.pdf import PdfRenderer
+    from letters.layout.pdf import PdfRenderer
 
     body = "Dear Minister,\n\n" + "\n\n".join(
         f"{'#' * level} Heading {level}\n\nText {level}." for level in range(1, 5)
@@ -352,5 +352,5 @@ def test_headings_have_a_hierarchy_and_the_subject_stays_as_it_was(tmp_path: Pat
 
 
 def test_html_module_does_not_import_weasyprint():
-    code = "import sys, letters.html; assert 'weasyprint' not in sys.modules"
+    code = "import sys, letters.layout.html; assert 'weasyprint' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from letters.errors import LettersError
-from letters.images import MAX_PIXELS, ImageTooLargeError, check_image, image_size
-from letters.pdf import PdfRenderer
+from letters.layout.pdf import PdfRenderer
+from letters.workspace.images import MAX_PIXELS, ImageTooLargeError, check_image, image_size
 from tests.conftest import CASE
 from tests.pdf_helpers import embedded_images, make_letter, render
 

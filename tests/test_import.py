@@ -11,9 +11,9 @@ from ruamel.yaml import YAML
 
 from letters.errors import LettersError
 from letters.importer import import_recipients, slugify, unique_id
-from letters.schema import Recipient
 from letters.workspace import load_workspace
-from letters.yamlio import load_yaml
+from letters.workspace.schema import Recipient
+from letters.workspace.yamlio import load_yaml
 from tests.conftest import RECIPIENTS
 
 DATA = Path(__file__).parent / "data"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from letters.errors import LettersError
-from letters.language import (
+from letters.workspace.language import (
     LANGUAGES_DIR,
     fill_pattern,
     key_lines,

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from pypdf import PdfReader
 
-from letters.language import fallback_chain, language_pack
-from letters.preview import preview
+from letters.commands.preview import preview
+from letters.workspace.language import fallback_chain, language_pack
 from tests.conftest import RECIPIENTS
 
 TODAY = dt.date(2030, 1, 2)

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from letters.commands.preview import preview
 from letters.errors import LettersError
-from letters.preview import preview
 
 TODAY = dt.date(2030, 1, 2)
 # Doubles a text 40 times: only the memory limit can stop it (no single operation is huge).

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from letters.compose.letter import Labels
 from letters.errors import LettersError
-from letters.letter import Labels
-from letters.pdf import PdfOutput, PdfRenderer
+from letters.layout.pdf import PdfOutput, PdfRenderer
 from tests.pdf_helpers import (
     SENDER,
     embedded_images,

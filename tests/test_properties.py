@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from letters.yamlio import parse_yaml
+from letters.workspace.yamlio import parse_yaml
 from tests.conftest import CASE, Run, files_under, write_tree
 
 EXAMPLES = int(os.environ.get("LETTERS_FUZZ_EXAMPLES", "40"))
@@ -126,18 +126,26 @@ def test_any_data_builds_literally_or_fails_cleanly(name: str, field: str, fact:
 # Hostile templates: expressions built from the names an attacker who read the code would try.
 SECRET = "TOP-SECRET-1234"
 ROOTS = st.sampled_from(
-    ["recipient", "case", "sender", "date", "subject", "_letters_language", "cycler", "joiner"]
-    + ["namespace", "range", "dict", "self", "''", "[]", "{}", "recipient.fields", "loop"]
+    [
+        *["recipient", "case", "sender", "date", "subject", "_letters_language", "cycler"],
+        *["joiner", "namespace", "range", "dict", "self", "''", "[]", "{}", "recipient.fields"],
+        "loop",
+    ]
 )
 ATTRIBUTES = st.sampled_from(
-    ["__class__", "__mro__", "__subclasses__()", "__globals__", "__init__", "__dict__", "mro()"]
-    + ["path", "read_text()", "joinpath('SECRET')", "format", "format_map", "items()", "get"]
-    + ["template_file", "sender", "logo", "year", "upper()", "__self__", "__func__", "gi_frame"]
-    + ["_TemplateReference__context", "environment", "globals", "f_globals", "parent"]
+    [
+        *["__class__", "__mro__", "__subclasses__()", "__globals__", "__init__", "__dict__"],
+        *["mro()", "path", "read_text()", "joinpath('SECRET')", "format", "format_map"],
+        *["items()", "get", "template_file", "sender", "logo", "year", "upper()", "__self__"],
+        *["__func__", "gi_frame", "_TemplateReference__context", "environment", "globals"],
+        *["f_globals", "parent"],
+    ]
 )
 FILTERS = st.sampled_from(
-    ["", "|attr('__class__')", "|format(1)", "|list", "|map(attribute='__class__')|list"]
-    + ["|first", "|string", "|center(10**8)", "|indent(10**8)", "|tojson", "|pprint"]
+    [
+        *["", "|attr('__class__')", "|format(1)", "|list", "|map(attribute='__class__')|list"],
+        *["|first", "|string", "|center(10**8)", "|indent(10**8)", "|tojson", "|pprint"],
+    ]
 )
 EXPRESSIONS = st.builds(
     lambda root, attributes, filter_: root + "".join("." + a for a in attributes) + filter_,
@@ -158,9 +166,7 @@ def test_no_template_expression_reads_a_file_or_shows_internals(expressions: lis
         secret = Path(scratch) / "secret.txt"
         secret.write_text(SECRET, "utf-8")
         root = Path(scratch) / "ws"
-        lines = "\n\n".join(
-            "{{ " + e.replace("SECRET", str(secret)) + " }}" for e in expressions
-        )
+        lines = "\n\n".join("{{ " + e.replace("SECRET", str(secret)) + " }}" for e in expressions)
         write_tree(
             root,
             {

@@ -9,8 +9,8 @@ import markdown
 import pytest
 from markdown_it import MarkdownIt
 
+from letters.commands.preview import preview
 from letters.errors import LettersError
-from letters.preview import preview
 from tests.conftest import CASE, RECIPIENTS, TEMPLATE
 
 TODAY = dt.date(2030, 1, 2)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from letters.commands.preview import preview
+from letters.compose.render import Renderer
+from letters.compose.sandbox import impure_values
 from letters.errors import LettersError
-from letters.html import layout_files, page_context
-from letters.preview import preview
-from letters.render import Renderer
-from letters.sandbox import impure_values
+from letters.layout.html import layout_files, page_context
 from letters.workspace import load_workspace
 from tests.conftest import CASE
 from tests.test_workspace_safety import png_header
@@ -157,7 +157,8 @@ def test_ordinary_template_features_still_work(workspace):
         "{% set ns = namespace(n=0) %}{% for d in case.demands %}{% set ns.n = ns.n + 1 %}"
         "{{ loop.index }}:{{ d | upper | truncate(9) }};{% endfor %} n={{ ns.n }}"
         " {{ recipient.name.split(' ') | last }} {{ date.year }}-{{ date.isoformat() }}"
-        " {{ case.facts.law | center(22) | trim }} {{ [recipient] | map(attribute='name') | first }}"
+        " {{ case.facts.law | center(22) | trim }}"
+        " {{ [recipient] | map(attribute='name') | first }}"
         " {% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}"
         " {{ 'x-y' | replace('-', '+') }} {{ cycler('odd', 'even').next() }}"
     )
@@ -216,7 +217,10 @@ def test_a_template_over_a_limit_is_not_run_again_for_every_recipient(workspace,
             renderer.render(case_file, "appeal", recipient, "a4", TODAY)
         failures.append(caught.value)
     assert len(runs) == 1  # the second recipient's letter did not run the template
-    assert [f.letter for f in failures] == ["free-expression/appeal/ada", "free-expression/appeal/hoa"]
+    assert [f.letter for f in failures] == [
+        "free-expression/appeal/ada",
+        "free-expression/appeal/hoa",
+    ]
     assert all("took longer than the limit of 1 s" in f.message for f in failures)
 
 

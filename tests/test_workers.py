@@ -107,7 +107,7 @@ def test_a_worker_whose_build_is_already_gone_exits_at_once():
     """The race: the build died before the worker armed its death signal."""
     code = (
         "import os\n"
-        "from letters.pdf_batch import _die_with_parent\n"
+        "from letters.output.workers import _die_with_parent\n"
         "_die_with_parent(os.getppid() + 1_000_000)\n"  # not our parent: it 'died'
         "print('still running')\n"
     )
@@ -122,7 +122,7 @@ def test_a_worker_whose_build_is_already_gone_exits_at_once():
 def test_a_worker_arms_the_death_signal():
     code = (
         "import ctypes, os, signal\n"
-        "from letters.pdf_batch import _die_with_parent\n"
+        "from letters.output.workers import _die_with_parent\n"
         "_die_with_parent(os.getppid())\n"
         "value = ctypes.c_int()\n"
         "ctypes.CDLL(None).prctl(2, ctypes.byref(value), 0, 0, 0)\n"  # PR_GET_PDEATHSIG

@@ -60,9 +60,7 @@ def test_a_logo_that_is_not_an_image_is_refused_at_its_line(workspace, run):
         ("\x07", "U+0007"),
     ],
 )
-def test_bidi_and_control_characters_in_data_are_refused_at_their_line(
-    workspace, run, char, shown
-):
+def test_bidi_and_control_characters_in_data_are_refused_at_their_line(workspace, run, char, shown):
     recipients = RECIPIENTS.replace("12 St James's Square", f"12 {char}evil{char} Square")
     result = run("check", "-C", workspace(**{"recipients.yaml": recipients}))
     assert result.exit_code == 2

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from letters.errors import LettersError
-from letters.yamlio import MAX_YAML_BYTES, YamlBudget, load_yaml, parse_yaml
+from letters.workspace.yamlio import MAX_YAML_BYTES, YamlBudget, load_yaml, parse_yaml
 
 FILE = Path("data.yaml")
 
@@ -354,7 +354,7 @@ def test_the_default_node_cap_is_a_million_values():
 
 
 def test_a_file_without_a_budget_is_capped_on_its_own(monkeypatch):
-    monkeypatch.setattr("letters.yamlio.MAX_YAML_NODES", 3)
+    monkeypatch.setattr("letters.workspace.yamlio.MAX_YAML_NODES", 3)
     with pytest.raises(LettersError) as caught:
         parse_yaml("[a, b, c]\n", FILE)
     assert "more than 3 values" in caught.value.message
@@ -395,7 +395,7 @@ def test_a_digit_stand_in_keeps_the_files_one_spelling():
 
 
 def test_a_large_file_is_not_read_slowly_for_its_surrogate_escapes(monkeypatch):
-    monkeypatch.setattr("letters.yamlio._PURE_PYTHON_MAX_CHARS", 20)
+    monkeypatch.setattr("letters.workspace.yamlio._PURE_PYTHON_MAX_CHARS", 20)
     with pytest.raises(LettersError) as caught:
         parse_yaml('a: "\\x5c"\nb: "\\ud83d\\ude00"\n', FILE)
     assert "surrogate escapes" in caught.value.message

@@ -22,20 +22,20 @@ from jinja2 import meta
 from jinja2.loaders import split_template_path
 
 from letters import __version__
-from letters.confined_loader import template_text
+from letters.compose.letter import Letter
+from letters.compose.render import Renderer
 from letters.errors import LettersError, LettersErrors, WriteError
 from letters.fileio import Confined, is_abandoned, sha256_bytes, sha256_file
-from letters.letter import Letter
-from letters.manifest import MANIFEST, Manifest, file_digest
-from letters.markdown_letter import letter_markdown
-from letters.plan import Job, plan
-from letters.render import Renderer
-from letters.trust import trust_key
+from letters.layout.html import ASSETS_DIR
+from letters.layout.markdown import letter_markdown
+from letters.output.manifest import MANIFEST, Manifest, file_digest
+from letters.output.plan import Job, plan
+from letters.output.trust import trust_key
 from letters.workspace import TEMPLATE_SUFFIX, TEMPLATES_DIR, Workspace, load_workspace
+from letters.workspace.templates import template_text
 
 FORMATS = ("md", "html", "pdf")
 FAILURES = "failures.json"
-ASSETS_DIR = Path(__file__).parent / "assets"
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ def write_case_print_files(
     out: Confined, jobs: list[Job], duplex: bool, manifests: dict[str, Manifest]
 ) -> list[Path]:
     """print.pdf for each case, in plan order (template order in the case, then recipients)."""
-    from letters.printing import write_print_files
+    from letters.output.printing import write_print_files
 
     written: list[Path] = []
     for case_id in _case_ids(jobs):
@@ -496,7 +496,7 @@ def _produce(
         if item.format == "md":
             data = letter_markdown(item.letter).encode("utf-8")
         else:
-            from letters.html import letter_page
+            from letters.layout.html import letter_page
 
             try:
                 data = letter_page(item.letter, workspace.root).encode("utf-8")
@@ -510,7 +510,7 @@ def _produce(
     pdfs = {item.path: item for item in pending if item.format == "pdf"}
     if not pdfs:
         return
-    from letters.pdf_batch import render_pdfs
+    from letters.output.workers import render_pdfs
 
     work = [(item.job, item.letter, item.path) for item in pdfs.values()]
     for job, path, rendered in render_pdfs(
@@ -620,7 +620,7 @@ class InputHasher:
 
     @cache  # noqa: B019
     def _language(self, tag: str) -> str:
-        from letters.language import language_pack
+        from letters.workspace.language import language_pack
 
         # The hash of the bytes the pack was read from, not a second read of the file.
         return language_pack(tag, self.workspace.root).sha256

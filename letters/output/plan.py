@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from letters.compose.address import text_width_mm
+from letters.compose.render import recipient_lines
 from letters.errors import LettersError
-from letters.render import recipient_lines
-from letters.schema import Recipient
-from letters.text_width import text_width_mm
 from letters.workspace import CaseFile, Workspace, suggest
+from letters.workspace.schema import Recipient
 
 PAPERS = ("a4", "letter")
 # What fits the envelope window: DIN 5008 form B gives 6 address lines below the

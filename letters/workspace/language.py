@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 from letters.controls import describe_character, forbidden_character
 from letters.errors import LettersError
 from letters.fileio import COPY_IN_HINT, Confined, decode_utf8, read_text
-from letters.letter import Labels
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
 WORKSPACE_DIR = "languages"  # a campaign may bring its own <tag>.toml files
@@ -152,6 +151,15 @@ _HINTS = {
     "date_pattern": 'write a Babel date pattern such as "d MMMM y" (letters in quotes are '
     "kept as they are); see https://babel.pocoo.org/en/latest/dates.html",
 }
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Words the tool itself writes, in the letter's language (see letters/languages/)."""
+
+    subject: str = "Subject"
+    reference: str = "Our reference"
+    page: str = "Page {page} of {pages}"
 
 
 @dataclass(frozen=True)

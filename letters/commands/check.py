@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from letters.compose.render import Renderer
 from letters.errors import LettersError
-from letters.plan import plan
-from letters.render import Renderer
+from letters.output.plan import plan
 from letters.workspace import load_workspace
 
 

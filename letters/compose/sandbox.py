@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import Undefined, nodes
+from jinja2 import Undefined
 from jinja2.runtime import BlockReference, LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.utils import Cycler, Joiner, Namespace
@@ -287,33 +287,6 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
         join.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
         return join
-
-
-def unsafe_template_names(source: str, environment: Sandbox) -> list[tuple[int, str]]:
-    """Includes, imports and extends that name a file outside the templates folder
-    (an absolute path, `..`, a backslash), wherever they stand, even under `{% if false %}`.
-
-    Computed names (`"part-" ~ lang`) are left to the loader, which stays inside the folder.
-    """
-    try:
-        tree = environment.parse(source)
-    except Exception:  # a syntax error is reported when the template renders
-        return []
-    found: list[tuple[int, str]] = []
-    kinds = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
-    for node in tree.find_all(kinds):
-        target: nodes.Expr = getattr(node, "template")  # noqa: B009 - each kind has one
-        names = target.items if isinstance(target, nodes.List | nodes.Tuple) else [target]
-        for name in names:
-            value = name.value if isinstance(name, nodes.Const) else None
-            if isinstance(value, str) and _leaves_folder(value):
-                found.append((node.lineno, value))
-    return found
-
-
-def _leaves_folder(name: str) -> bool:
-    parts = name.replace("\\", "/").split("/")
-    return name.startswith(("/", "\\")) or "\\" in name or ":" in name or ".." in parts
 
 
 def is_undefined(value: Any) -> bool:

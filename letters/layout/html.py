@@ -1,6 +1,6 @@
 """Markdown → HTML, and the complete HTML page that WeasyPrint lays out for one letter.
 
-This module stays free of WeasyPrint so that previews can import it cheaply; `letters.pdf`
+This module stays free of WeasyPrint so that previews can import it cheaply; `letters.layout.pdf`
 turns the page into PDF bytes.
 """
 
@@ -17,13 +17,13 @@ import jinja2
 import markdown
 from markupsafe import Markup
 
-from letters.confined_loader import ConfinedLoader
+from letters.compose.letter import Letter
+from letters.compose.sandbox import Record, Sandbox, record
+from letters.compose.template_lines import template_line
 from letters.errors import LettersError, OverLimitError
 from letters.fileio import Confined
-from letters.letter import Letter
 from letters.limits import LimitExceeded, Limits, guarded
-from letters.sandbox import Record, Sandbox, record
-from letters.template_lines import template_line
+from letters.workspace.templates import ConfinedLoader
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 FONTS_CSS = ASSETS_DIR / "fonts" / "fonts.css"
@@ -122,7 +122,7 @@ def page_number_css(pattern: str) -> Markup:
 
 
 def letter_page(letter: Letter, workspace: Path, limits: Limits | None = None) -> str:
-    """The complete HTML document for one letter, ready for `letters.pdf.PdfRenderer`.
+    """The complete HTML document for one letter, ready for `letters.layout.pdf.PdfRenderer`.
 
     The layout may be the campaign's own template: it runs in the sandbox under the same
     time and memory limits as a letter's template.

@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-FONT = Path(__file__).parent / "assets" / "fonts" / "NotoSerif-Regular.ttf"
+# The letter font ships with the layout stage; only its file is read here.
+FONT = Path(__file__).parent.parent / "layout" / "assets" / "fonts" / "NotoSerif-Regular.ttf"
 POINT_MM = 25.4 / 72
 
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from letters.confined_loader import template_text
 from letters.errors import LettersError, LettersErrors
 from letters.fileio import COPY_IN_HINT, Confined
-from letters.images import check_image
-from letters.language import WORKSPACE_DIR as LANGUAGES_DIR
-from letters.language import find_language_file
 from letters.limits import number
-from letters.sandbox import Sandbox, unsafe_template_names
-from letters.schema import LANGUAGE_TAG, SLUG, Case, FrontMatter, Recipient
-from letters.yamlio import MAX_YAML_BYTES, Located, YamlBudget, parse_yaml
+from letters.workspace.images import check_image
+from letters.workspace.language import WORKSPACE_DIR as LANGUAGES_DIR
+from letters.workspace.language import find_language_file
+from letters.workspace.schema import LANGUAGE_TAG, SLUG, Case, Recipient
+from letters.workspace.templates import TemplateFile, read_template, unsafe_includes
+from letters.workspace.validation import suggest, validate
+from letters.workspace.yamlio import MAX_YAML_BYTES, Located, YamlBudget, parse_yaml
 
 RECIPIENTS_FILE = "recipients.yaml"
 CASES_DIR = "cases"
@@ -26,21 +25,6 @@ TEMPLATES_DIR = "templates"
 TEMPLATE_SUFFIX = ".md.j2"
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # a logo or signature; the pixel budget is checked too
 _OUT_HINT = " (or give an output folder of your own with --out)"
-_SYNTAX = Sandbox()  # parses templates to find what they include; never renders
-
-
-@dataclass(frozen=True)
-class TemplateFile:
-    name: str  # company-letter
-    variant: str  # "" for the default file, "vi" for company-letter.vi.md.j2
-    language: str  # the letter's language: front matter, else the variant, else en
-    path: Path
-    subject: str  # the subject line, itself a template
-    subject_line: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}.{self.variant}" if self.variant else self.name
 
 
 @dataclass(frozen=True)
@@ -89,7 +73,7 @@ class Workspace:
 
     def template_for(self, name: str, language: str) -> TemplateFile:
         """The variant of template `name` for `language` (pt-BR → pt → default)."""
-        from letters.language import fallback_chain
+        from letters.workspace.language import fallback_chain
 
         variants = self.templates[name]
         for candidate in fallback_chain(language):
@@ -100,11 +84,6 @@ class Workspace:
 
 def max_yaml_bytes() -> int:
     return number("LETTERS_MAX_YAML_MB", MAX_YAML_BYTES // 2**20, maximum=10_000) * 2**20
-
-
-def suggest(word: str, options: list[str] | set[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else ""
 
 
 def load_workspace(root: Path) -> tuple[Workspace, list[LettersError]]:
@@ -149,75 +128,6 @@ def _collect(action: Any, errors: list[LettersError]) -> Any:
     except LettersError as error:
         errors.append(error)
     return None
-
-
-def validate(model: type[BaseModel], located: Located, prefix: tuple[Any, ...] = ()) -> Any:
-    """Validate located data against a model; raise every problem, each at its line."""
-    data = located.data
-    for part in prefix:
-        data = data[part]
-    try:
-        return model.model_validate(data if data is not None else {})
-    except ValidationError as exc:
-        raise LettersErrors(
-            [_explain(err, model, located, prefix) for err in exc.errors()]
-        ) from None
-
-
-def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The allowed keys at `loc` inside `model`, for suggestions."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = current.model_fields.get(part) if hasattr(current, "model_fields") else None
-        if info is None:
-            return []
-        annotation = info.annotation
-        args = getattr(annotation, "__args__", ())
-        candidates = [annotation, *args]
-        current = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if current is None:
-            return []
-    return list(current.model_fields) if hasattr(current, "model_fields") else []
-
-
-def _explain(
-    error: Any, model: type[BaseModel], located: Located, prefix: tuple[Any, ...]
-) -> LettersError:
-    loc = tuple(part for part in error["loc"] if not isinstance(part, str) or part[0] != "[")
-    kind = error["type"]
-    path = (*prefix, *loc)
-    where = ".".join(str(p) for p in loc if isinstance(p, str)) or "file"
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        allowed = _field_names(model, loc[:-1])
-        hint = suggest(key, allowed) or ("allowed keys: " + ", ".join(allowed) if allowed else "")
-        return located.error(path, f"unknown key {key!r}", hint, key=True)
-    if kind == "missing":
-        key = str(loc[-1])
-        return located.error(
-            path[:-1], f"missing required key {key!r}", f"add `{key}:` with a value"
-        )
-    if error.get("input", "") is None:
-        return located.error(
-            path, f"{where}: is empty", "write a value after the colon, or remove the line"
-        )
-    if kind in ("string_type", "str_type"):
-        return located.error(path, f"{where}: expected text", "write a single value, not a list")
-    if kind in ("tuple_type", "list_type"):
-        return located.error(path, f"{where}: expected a list", "write `- item` lines or [a, b]")
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return located.error(path, f"{where}: expected a mapping of `key: value` lines")
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "")
-        return located.error(path, f"{where}: must be one of {expected}")
-    if kind == "too_short":
-        return located.error(path, f"{where}: must not be empty", "add at least one entry")
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return located.error(path, f"{where}: {message}")
 
 
 def _validated(model: type[BaseModel], located: Located, errors: list[LettersError]) -> Any:
@@ -391,7 +301,7 @@ def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
         return
     for name in confined.listdir(TEMPLATES_DIR):
         if name.endswith(".j2"):
-            errors.extend(_unsafe_includes(confined, f"{TEMPLATES_DIR}/{name}"))
+            errors.extend(unsafe_includes(confined, f"{TEMPLATES_DIR}/{name}"))
     names = [name for name in confined.listdir(TEMPLATES_DIR) if name.endswith(TEMPLATE_SUFFIX)]
     for path in [folder / name for name in names]:
         stem = path.name[: -len(TEMPLATE_SUFFIX)]
@@ -430,82 +340,3 @@ def _load_templates(workspace: Workspace, errors: list[LettersError]) -> None:
 
 def _is_language(text: str) -> bool:
     return bool(LANGUAGE_TAG.match(text))
-
-
-def split_front_matter(text: str) -> tuple[str, str]:
-    """Split `---` front matter from the body; the body keeps its line numbers.
-
-    The front matter lines are replaced by empty lines in the body so that Jinja's line
-    numbers are the file's line numbers.
-    """
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].rstrip("\r\n") != "---":
-        return "", text
-    for index in range(1, len(lines)):
-        if lines[index].rstrip("\r\n") == "---":
-            front = "".join(["\n", *lines[1:index]])
-            body = "\n" * (index + 1) + "".join(lines[index + 1 :])
-            return front, body
-    return "", text
-
-
-def _unsafe_includes(confined: Confined, relative: str) -> list[LettersError]:
-    """Includes that name a file outside templates/, found statically wherever they stand."""
-    try:
-        source = template_text(confined, Path(relative))
-    except LettersError:
-        return []  # reported when the template itself is read
-    return [
-        LettersError(
-            f"this template includes {name!r}, which is outside templates/",
-            confined.path(relative),
-            line,
-            hint="includes, imports and extends must name a file inside templates/, "
-            'e.g. {% include "_footer.md.j2" %}',
-        )
-        for line, name in unsafe_template_names(source, _SYNTAX)
-    ]
-
-
-def read_template(confined: Confined, path: Path, name: str, variant: str) -> TemplateFile:
-    text = template_text(confined, path.relative_to(confined.root))
-    front, _ = split_front_matter(text)
-    if text.startswith("---") and not front:
-        raise LettersError(
-            "front matter is not closed", path, 1, hint="end the front matter with a `---` line"
-        )
-    subject, subject_line, language = "", 0, ""
-    if front:
-        try:
-            located = parse_yaml(front, path)
-        except LettersError as error:
-            raw = (
-                text.splitlines()[error.line - 1]
-                if 0 < error.line <= len(text.splitlines())
-                else ""
-            )
-            if "{{" in raw or "{%" in raw:
-                error.message = "a value containing {{ or {% must be quoted"
-                error.message = "a value containing {{ or {% must be quoted"
-                error.hint = 'values containing {{ must be quoted: subject: "{{ case.title }}"'
-            raise
-        if not isinstance(located.data, dict):
-            raise located.error((), "front matter must be `key: value` lines")
-        for key, value in located.data.items():
-            if isinstance(value, dict) and ("{{" in front or "{%" in front):
-                raise located.error(
-                    (key,),
-                    f"{key}: expected text but the YAML reads a mapping",
-                    'values containing {{ must be quoted: subject: "{{ case.title }}"',
-                )
-        matter = validate(FrontMatter, located)
-        subject, language = matter.subject, matter.language
-        subject_line = located.line_of(("subject",))[0] if subject else 0
-    return TemplateFile(
-        name=name,
-        variant=variant,
-        language=language or variant or "en",
-        path=path,
-        subject=subject,
-        subject_line=subject_line,
-    )

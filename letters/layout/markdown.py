@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from letters.escape import escape_markdown, hard_break_lines
-from letters.letter import Letter
+from letters.compose.escape import escape_markdown, hard_break_lines
+from letters.compose.letter import Letter
 
 
 def letter_markdown(letter: Letter) -> str:

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from letters.workspace.language import Labels
+
 
 @dataclass(frozen=True)
 class SenderBlock:
@@ -31,15 +33,6 @@ class SenderBlock:
     @property
     def contact(self) -> tuple[str, ...]:
         return tuple(value for value in (self.phone, self.email, self.website) if value)
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Words the tool itself writes, in the letter's language (see letters/languages/)."""
-
-    subject: str = "Subject"
-    reference: str = "Our reference"
-    page: str = "Page {page} of {pages}"
 
 
 @dataclass(frozen=True)

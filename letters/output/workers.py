@@ -14,11 +14,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from letters.compose.letter import Letter
 from letters.errors import LettersError
 from letters.fileio import Confined
-from letters.letter import Letter
 from letters.limits import LimitExceeded, Limits, guarded
-from letters.plan import Job
+from letters.output.plan import Job
 
 PdfItem = tuple[Job, Letter, Path]
 
@@ -84,7 +84,7 @@ def _init_worker(
     root: Path, pdf_variant: str | None, in_pool: bool = False, parent_pid: int | None = None
 ) -> None:
     global _worker_renderer, _limits
-    from letters.pdf import PdfRenderer
+    from letters.layout.pdf import PdfRenderer
 
     if parent_pid is not None:
         _die_with_parent(parent_pid)
@@ -100,7 +100,7 @@ def _init_worker(
 def _render_one(root: Path, out_root: Path, letter: Letter, path: Path) -> Rendered:
     """Lay out one letter and write its PDF atomically into the output folder (never
     through a link); never raises for a bad letter."""
-    from letters.html import letter_page
+    from letters.layout.html import letter_page
 
     assert _worker_renderer is not None
     label = f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}"

@@ -14,16 +14,13 @@ from jinja2 import StrictUndefined, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SecurityError
 
-from letters.confined_loader import ConfinedLoader
+from letters.compose.escape import MarkdownText, escape_markdown, hard_break_lines, trusted_markdown
+from letters.compose.letter import Letter, SenderBlock
+from letters.compose.sandbox import Record, Sandbox, record
+from letters.compose.template_lines import innermost_template, template_line
 from letters.errors import LettersError, OverLimitError
-from letters.escape import MarkdownText, escape_markdown, hard_break_lines, trusted_markdown
 from letters.fileio import Confined
-from letters.language import LanguagePack, language_pack
-from letters.letter import Letter, SenderBlock
 from letters.limits import LimitExceeded, Limits, guarded
-from letters.sandbox import Record, Sandbox, record
-from letters.schema import Case, Recipient, Sender
-from letters.template_lines import innermost_template, template_line
 from letters.workspace import (
     TEMPLATES_DIR,
     CaseFile,
@@ -32,6 +29,9 @@ from letters.workspace import (
     split_front_matter,
     suggest,
 )
+from letters.workspace.language import LanguagePack, language_pack
+from letters.workspace.schema import Case, Recipient, Sender
+from letters.workspace.templates import ConfinedLoader
 
 LANGUAGE_KEY = "_letters_language"  # the letter's language tag (plain text)
 
@@ -214,7 +214,7 @@ class Renderer:
         date: dt.date,
         paper: str,
     ) -> dict[str, Any]:
-        """What a letter template sees: plain data only (see letters.sandbox)."""
+        """What a letter template sees: plain data only (see letters.compose.sandbox)."""
         case = case_file.case
         pack = language_pack(language, self.workspace.root)
         recipient_data = recipient.model_dump()

@@ -19,11 +19,11 @@ from weasyprint.css.counters import CounterStyle
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from letters.compose.letter import Letter
 from letters.errors import LettersError
 from letters.fileio import Confined
-from letters.html import ASSETS_DIR, FONTS_CSS
-from letters.images import ImageTooLargeError, check_image
-from letters.letter import Letter
+from letters.layout.html import ASSETS_DIR, FONTS_CSS
+from letters.workspace.images import ImageTooLargeError, check_image
 
 PDF_VARIANTS = ("pdf/a-3u", "pdf/ua-1")
 
@@ -64,7 +64,7 @@ class SafeURLFetcher(URLFetcher):
     no request ever reaches the network: urllib only ever sees `data:` URLs. Workspace
     files are read through `Confined`: a link anywhere in the path is refused, and so is
     anything that is not a regular file (a FIFO is refused, not waited on). Every image
-    served must meet the pixel budget of `letters.images`; one that does not is kept in
+    served must meet the pixel budget of `letters.workspace.images`; one that does not is kept in
     `errors` and stops the render, since it would cost the worker gigabytes to decode.
     """
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from letters.compose.render import Renderer
 from letters.errors import LettersError, LettersErrors
-from letters.markdown_letter import letter_markdown
-from letters.plan import plan
-from letters.render import Renderer
+from letters.layout.markdown import letter_markdown
+from letters.output.plan import plan
 from letters.workspace import load_workspace, suggest
 
 
