@@ -18,7 +18,11 @@ def sample_dir() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def copy_sample(target: Path, force: bool = False) -> list[Path]:
+def copy_sample(folder: str | Path, force: bool = False) -> list[Path]:
+    """Copy the sample campaign into `folder` (created if needed); the files written."""
+    if not str(folder).strip():
+        raise LettersError("no folder given", hint="name a folder: letters init my-campaign")
+    target = Path(folder)
     source = sample_dir()
     if target.exists() and not target.is_dir():
         raise LettersError("this is a file, not a folder", target, hint="choose a new folder name")

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "deliver": 5,
     "commands": 6,
     "cli": 7,
+    "display": 7,
     "__main__": 7,
     "__init__": 0,
 }

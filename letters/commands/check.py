@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from letters import dates
 from letters.compose.render import Renderer
 from letters.errors import LettersError
 from letters.output.plan import plan
@@ -21,8 +22,9 @@ class CheckReport:
     errors: list[LettersError] = field(default_factory=list)
 
 
-def check(root: Path, today: dt.date) -> CheckReport:
+def check(root: Path, today: dt.date | None = None) -> CheckReport:
     """Validate every file, plan every case and render every letter in memory."""
+    today = today or dates.today()
     workspace, errors = load_workspace(root)
     report = CheckReport(
         recipients=len(workspace.recipients),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from letters import dates
 from letters.compose.render import Renderer
 from letters.errors import LettersError, LettersErrors
 from letters.layout.markdown import letter_markdown
@@ -13,9 +14,14 @@ from letters.workspace import load_workspace, suggest
 
 
 def preview(
-    root: Path, case_id: str, recipient_id: str, template: str | None, today: dt.date
+    root: Path,
+    case_id: str,
+    recipient_id: str,
+    template: str | None = None,
+    today: dt.date | None = None,
 ) -> str:
     """The complete Markdown letter that `build --format md` would write."""
+    today = today or dates.today()
     workspace, errors = load_workspace(root)
     if errors:
         raise LettersErrors(errors)

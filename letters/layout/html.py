@@ -23,6 +23,7 @@ from letters.compose.template_lines import template_line
 from letters.errors import LettersError, OverLimitError
 from letters.fileio import Confined
 from letters.limits import LimitExceeded, Limits, guarded
+from letters.workspace.schema import PAPERS
 from letters.workspace.templates import ConfinedLoader
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
@@ -30,7 +31,6 @@ FONTS_CSS = ASSETS_DIR / "fonts" / "fonts.css"
 LAYOUT_TEMPLATE = "letter.html.j2"
 LAYOUT_CSS = "letter.css"
 OVERRIDES_DIR = "templates"  # a campaign's own layout files live beside its templates
-PAPER_SIZES = ("a4", "letter")
 
 _PAGE_FIELD = re.compile(r"\{(page|pages)\}")
 
@@ -206,7 +206,7 @@ def page_context(letter: Letter, layout: Layout, workspace: Path) -> dict[str, A
     return {
         "letter": data,
         "labels": data["labels"],
-        "paper": letter.paper if letter.paper in PAPER_SIZES else "a4",
+        "paper": letter.paper if letter.paper in PAPERS else "a4",
         "body_html": Markup(markdown_to_html(letter.body_markdown)),
         "closing_html": Markup(markdown_to_html(letter.closing_markdown)),
         "created": letter.date.isoformat(),

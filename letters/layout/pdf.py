@@ -22,10 +22,9 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from letters.compose.letter import Letter
 from letters.errors import LettersError
 from letters.fileio import Confined
+from letters.layout.formats import PDF_VARIANTS
 from letters.layout.html import ASSETS_DIR, FONTS_CSS
 from letters.workspace.images import ImageTooLargeError, check_image
-
-PDF_VARIANTS = ("pdf/a-3u", "pdf/ua-1")
 
 # How many recipient lines the envelope window shows (DIN 5008 form B; #10 window).
 WINDOW_LINES = {"a4": 6, "letter": 5}

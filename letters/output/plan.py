@@ -10,7 +10,6 @@ from letters.errors import LettersError
 from letters.workspace import CaseFile, Workspace, suggest
 from letters.workspace.schema import Recipient
 
-PAPERS = ("a4", "letter")
 # What fits the envelope window: DIN 5008 form B gives 6 address lines below the
 # return-address zone; a #10 window (7/8 in tall) holds 5 at 10 pt.
 MAX_ADDRESS_LINES = {"a4": 6, "letter": 5}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -17,6 +17,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 Paper = Literal["a4", "letter"]
+PAPERS: tuple[str, ...] = get_args(Paper)
 
 
 def _lines(value: Any) -> Any:
