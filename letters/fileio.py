@@ -1,12 +1,10 @@
-"""Every file letters reads from a campaign, or writes to its output folder, goes through here.
+"""Every file letters reads from a campaign goes through here (writes: letters/atomic.py).
 
 A campaign folder may come from a stranger, so a path inside it is never trusted: a
 `Confined` folder opens each component of a path with `openat(O_NOFOLLOW | O_NONBLOCK)`
 from its root, so no symbolic link is ever followed (not even one that leads back inside)
 and a swap of a link while we read cannot redirect us; it then refuses anything that is not
-a regular file (a FIFO would hang a read forever, a device would never end). Writes are
-atomic (a temporary file renamed into place), follow the umask for new files and keep the
-mode of a file they replace.
+a regular file (a FIFO would hang a read forever, a device would never end).
 """
 
 from __future__ import annotations
@@ -15,8 +13,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import secrets
-import socket
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,7 +108,7 @@ class Confined:
                         raise WriteError(
                             f"cannot create the folder: {exc.strerror}",
                             self.root.joinpath(*parts[: index + 1]),
-                            hint=_write_hint(exc),
+                            hint=write_hint(exc),
                         ) from None
                     child = os.open(part, _DIR_FLAGS, dir_fd=fd)
                 except OSError as exc:
@@ -239,108 +235,6 @@ class Confined:
                 digest.update(block)
         return digest.hexdigest()
 
-    # -- writing -------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def atomic_stream(self, path: Path | str) -> Iterator[BinaryIO]:
-        """A stream to a temporary file beside `path`, renamed into place if the block
-        succeeds; nothing is left behind if it fails."""
-        parts = self.parts(path)
-        target = self.root.joinpath(*parts)
-        with self._folder(parts[:-1], create=True) as folder:
-            mode = self._mode_to_keep(folder, parts)
-            temporary = f".{parts[-1]}.{writer_tag()}.{secrets.token_hex(4)}.tmp"
-            try:
-                fd = os.open(temporary, _NEW_FILE_FLAGS, 0o666, dir_fd=folder)
-            except OSError as exc:
-                raise WriteError(
-                    f"cannot write: {exc.strerror}", target, hint=_write_hint(exc)
-                ) from None
-            try:
-                with os.fdopen(fd, "wb") as stream:
-                    if mode is not None:
-                        os.fchmod(stream.fileno(), mode)
-                    yield stream
-                    stream.flush()
-                    os.fsync(stream.fileno())
-                os.replace(temporary, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
-            except BaseException as exc:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary, dir_fd=folder)
-                if isinstance(exc, OSError):
-                    raise WriteError(
-                        f"cannot write: {exc.strerror}", target, hint=_write_hint(exc)
-                    ) from None
-                raise
-
-    def _mode_to_keep(self, folder: int, parts: tuple[str, ...]) -> int | None:
-        """The permission bits of the file being replaced, or None for a new file (umask)."""
-        try:
-            existing = os.stat(parts[-1], dir_fd=folder, follow_symlinks=False)
-        except FileNotFoundError:
-            return None
-        if stat.S_ISLNK(existing.st_mode):
-            raise LettersError(
-                "this is a link; letters does not write through links",
-                self.root.joinpath(*parts),
-                hint="delete the link, then build again",
-            )
-        if not stat.S_ISREG(existing.st_mode):
-            raise WriteError(
-                f"cannot write here: this is {kind_of(existing.st_mode)}",
-                self.root.joinpath(*parts),
-                hint="move it away, then build again",
-            )
-        return stat.S_IMODE(existing.st_mode)
-
-    def write_atomic(self, path: Path | str, data: bytes) -> None:
-        with self.atomic_stream(path) as stream:
-            stream.write(data)
-
-    def append(self, path: Path | str, data: bytes) -> None:
-        """Append to a file (created if missing), durably: used for the build journal."""
-        parts = self.parts(path)
-        target = self.root.joinpath(*parts)
-        with self._folder(parts[:-1], create=True) as folder:
-            try:
-                fd = os.open(parts[-1], _APPEND_FLAGS | os.O_NONBLOCK, 0o666, dir_fd=folder)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    raise self._refusal(exc, folder, parts[-1], parts, folder=False) from None
-                raise WriteError(
-                    f"cannot write: {exc.strerror}", target, hint=_write_hint(exc)
-                ) from None
-            try:
-                mode = os.fstat(fd).st_mode
-                if not stat.S_ISREG(mode):
-                    raise LettersError(
-                        f"expected a regular file, found {kind_of(mode)}",
-                        target,
-                        hint="delete it, then build again",
-                    )
-                os.write(fd, data)
-                os.fsync(fd)
-            except OSError as exc:
-                raise WriteError(
-                    f"cannot write: {exc.strerror}", target, hint=_write_hint(exc)
-                ) from None
-            finally:
-                os.close(fd)
-
-    def unlink(self, path: Path | str) -> bool:
-        """Delete a file (a link itself, never its target); False if it was not there."""
-        parts = self.parts(path)
-        try:
-            with self._folder(parts[:-1]) as folder:
-                os.unlink(parts[-1], dir_fd=folder)
-        except FileNotFoundError:
-            return False
-        except IsADirectoryError:
-            raise WriteError("cannot delete: this is a folder", self.path(path)) from None
-        except OSError as exc:
-            raise WriteError(f"cannot delete: {exc.strerror}", self.path(path)) from None
-        return True
-
     def walk_links(self, path: Path | str = "") -> list[Path]:
         """Every link or non-regular file below `path` (a folder), found without following
         any: what a build refuses to write among."""
@@ -394,39 +288,12 @@ def _size(limit: int) -> str:
     return f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit // 1024} KB"
 
 
-def _write_hint(exc: OSError) -> str:
+def write_hint(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "the disk is full: free some space, then build again"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "you cannot write there: choose another folder with --out"
     return "check the folder, then build again"
-
-
-def writer_tag() -> str:
-    """Who writes a temporary file: host and process, so that another build sharing the
-    folder (a shard on another machine) can tell a live writer from a dead one."""
-    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
-
-
-def is_abandoned(temporary: Path) -> bool:
-    """A temporary file whose writer, on this machine, is no longer running."""
-    parts = temporary.name.split(".")
-    host, _, pid = parts[-3].rpartition("-") if len(parts) >= 5 else ("", "", "")
-    if host != socket.gethostname().replace(".", "_") or not pid.isdecimal():
-        return False  # another machine's, or not ours: leave it alone
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace one file atomically (its folder is trusted: the user named it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Confined(path.parent).write_atomic(path.name, data)
 
 
 def read_text(path: Path) -> str:
@@ -439,14 +306,6 @@ def read_text(path: Path) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A stream that replaces `path` atomically (its folder is trusted: the user named it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with Confined(path.parent).atomic_stream(path.name) as stream:
-        yield stream
 
 
 def sha256_file(path: Path) -> str:

@@ -45,20 +45,38 @@ is appended with an id made from the name. An empty cell never clears a value. A
 address block would not fit the envelope window (the limits `letters check` applies: lines, and
 the printed width of each line) is invalid too. Nothing is written unless every row is valid, or
 `skip_invalid` is set.
+
+The file may come from a stranger, so it is read with limits (see "Reading the spreadsheet"): it
+must be a regular file of at most MAX_FILE_MB; a workbook's first sheet may reach at most
+MAX_ROWS rows, MAX_COLUMNS columns and MAX_CELLS cells, checked before python-calamine reads it
+(a binary .xls is read in a child process instead); and a cell may not hold an invisible control
+or bidi character (letters.controls), reported at its row and column.
 """
 
 from __future__ import annotations
 
+import array
 import codecs
 import csv
 import datetime as dt
+import errno
 import io
+import json
+import os
+import posixpath
 import re
+import stat
+import string
+import subprocess
+import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+import zipfile
+import zlib
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
@@ -75,13 +93,19 @@ from ruamel.yaml.scalarstring import (
 from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from letters.atomic import write_atomic
+from letters.compose.address import (
+    ADDRESS_WIDTH_MM,
+    MAX_ADDRESS_LINES,
+    line_too_wide,
+    recipient_lines,
+)
+from letters.controls import forbidden_character, forbidden_message, normalise_newlines
 from letters.errors import LettersError, LettersErrors
-from letters.fileio import read_text, write_atomic
-from letters.plan import ADDRESS_WIDTH_MM, MAX_ADDRESS_LINES, line_too_wide
-from letters.render import recipient_lines
-from letters.schema import Recipient
-from letters.workspace import RECIPIENTS_FILE, max_yaml_bytes, suggest
-from letters.yamlio import Located, parse_yaml
+from letters.fileio import kind_of, read_text
+from letters.workspace.load import RECIPIENTS_FILE, max_yaml_bytes, suggest
+from letters.workspace.schema import Recipient
+from letters.workspace.yamlio import Located, parse_yaml
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 BOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
@@ -283,38 +307,163 @@ class _Change:
 
 # Reading the spreadsheet ------------------------------------------------------------------
 
+# What one sheet may hold. python-calamine keeps every cell of a sheet's used range (row 1 to
+# the last row, column A to the last column used), so a single stray cell at ZZ100000 costs
+# gigabytes: each limit is checked before calamine reads the sheet.
+MAX_ROWS = 100_000
+MAX_COLUMNS = 200
+MAX_CELLS = 2_000_000  # rows × columns of the used range (100,000 rows of 20 columns)
+MAX_TEXT_MB = 100  # the text of all the cells, a value counted again in each cell repeating it
+MAX_FILE_MB = 100  # the file as it is stored, a CSV file or a workbook
+MAX_PART_MB = 200  # one part of a workbook (the sheet's XML) once unzipped
+# Binary workbooks (.xls, .xlsb) cannot be checked before they are read: a child process reads
+# them, with this much more address space than it starts with, and is killed after this long.
+CHILD_MEMORY_MB = 1024
+CHILD_SECONDS = 60.0
+
+_MB = 1 << 20
+_CHUNK = 1 << 20
+_MAX_ZIP_MEMBERS = 10_000
+_CHILD_SUFFIXES = {".xls", ".xlsb"}
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 compound file: a legacy .xls
+_ZIP_MAGIC = b"PK\x03\x04"
+_ZIP_ENTRY = b"PK\x01\x02"  # the signature of an entry of the zip file's directory
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_REF = re.compile(r"([A-Za-z]*)([0-9]+)")
+_NUMBER = re.compile(r"[0-9]{1,15}")
+# What zipfile raises for a damaged member (RuntimeError: encrypted; NotImplementedError: an
+# unknown compression method).
+_UNZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OSError,
+)
+_SAVE_AGAIN = "open it in a spreadsheet program and save it again as .xlsx, .ods or .csv"
+_TOO_BIG_HINT = (
+    "delete the stray cells far below or right of your data (Ctrl+End shows where the sheet "
+    "ends), or copy the data into a new sheet"
+)
+
 
 def read_table(source: Path, encoding: str | None = None) -> list[list[str]]:
-    """Every row of the file's first sheet as text cells; index 0 is spreadsheet row 1."""
+    """Every row of the file's first sheet as text cells; index 0 is spreadsheet row 1.
+
+    The file is read once, through a descriptor checked to be a regular file, and everything
+    after works on those bytes: a workbook is checked (its size, the used range of its sheet)
+    and then handed to python-calamine, or read in a child process when it cannot be checked.
+    """
     suffix = source.suffix.lower()
-    if not source.is_file():
-        raise LettersError("file not found", source, hint="check the path of the spreadsheet")
+    fd = _open_source(source)
+    try:
+        if suffix not in BOOK_SUFFIXES and suffix not in CSV_SUFFIXES:
+            raise LettersError(
+                f"cannot import {suffix or 'a file without extension'!r} files",
+                source,
+                hint="save the sheet as .csv, .xlsx or .ods",
+            )
+        data = _read_all(fd, source)
+    finally:
+        os.close(fd)
     if suffix in BOOK_SUFFIXES:
-        return _read_book(source)
-    if suffix in CSV_SUFFIXES:
-        return _read_csv(source, encoding)
-    raise LettersError(
-        f"cannot import {suffix or 'a file without extension'!r} files",
+        return _read_book(source, data, suffix)
+    return _read_csv(source, data, encoding)
+
+
+def _open_source(source: Path) -> int:
+    """A read descriptor of `source`, which must be a regular file.
+
+    The user names the file on the command line, so it may be anywhere and reached through a
+    link; but it is opened without blocking (a FIFO would wait for a writer forever) and
+    checked with fstat before a byte is read (a device would never end).
+    """
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise LettersError(
+            "file not found", source, hint="check the path of the spreadsheet"
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket
+            raise _not_a_file(source, "a socket") from None
+        raise LettersError(
+            f"cannot open the file: {exc.strerror or exc}",
+            source,
+            hint="check the path of the spreadsheet, and that you may read it",
+        ) from None
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        mode = 0
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _not_a_file(source, kind_of(mode))
+    return fd
+
+
+def _not_a_file(source: Path, kind: str) -> LettersError:
+    return LettersError(
+        f"this is {kind}, not a spreadsheet file",
         source,
-        hint="save the sheet as .csv, .xlsx or .ods",
+        hint="name the spreadsheet itself: a .csv, .xlsx, .xls or .ods file",
     )
 
 
-def _read_book(source: Path) -> list[list[str]]:
+def _read_all(fd: int, source: Path) -> bytes:
+    limit = MAX_FILE_MB * _MB
+    too_large = LettersError(
+        f"the file is larger than {MAX_FILE_MB} MB, more than letters imports",
+        source,
+        hint="split the list into several files, or delete the columns and sheets you do not need",
+    )
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        if os.fstat(fd).st_size > limit:
+            raise too_large
+        while chunk := os.read(fd, _CHUNK):
+            size += len(chunk)
+            if size > limit:  # it grew while we read it
+                raise too_large
+            chunks.append(chunk)
+    except OSError as exc:
+        raise LettersError(f"cannot read the file: {exc.strerror or exc}", source) from None
+    return b"".join(chunks)
+
+
+def _unreadable(source: Path, detail: str) -> LettersError:
+    return LettersError(f"cannot read the spreadsheet: {detail}", source, hint=_SAVE_AGAIN)
+
+
+def _read_book(source: Path, data: bytes, suffix: str) -> list[list[str]]:
+    if suffix in _CHILD_SUFFIXES or data.startswith(_CFB_MAGIC):
+        return _read_in_child(source, data)
+    if not data.startswith(_ZIP_MAGIC):
+        raise _unreadable(source, "this is not an .xlsx, .ods or .xls file")
+    book = _checked_workbook(source, data)
+    if book is None:  # an .xlsb under another name: its sheets are binary
+        return _read_in_child(source, data)
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        with CalamineWorkbook.from_path(str(source)) as book:
-            if not book.sheet_names:
+        with CalamineWorkbook.from_filelike(io.BytesIO(book)) as workbook:
+            if not workbook.sheet_names:
                 return []
+            sheet = workbook.get_sheet_by_index(0)
+            if sheet.end is not None:  # checked before; this guards the check
+                _Used(source).reach(sheet.end[0] + 1, sheet.end[1] + 1)
             # Keep the empty area above and left of the data so that numbers match row 1, A.
-            rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            rows = sheet.to_python(skip_empty_area=False)
     except (CalamineError, OSError, ValueError) as exc:
-        raise LettersError(
-            f"cannot read the spreadsheet: {exc}",
-            source,
-            hint="open it in a spreadsheet program and save it again as .xlsx, .ods or .csv",
-        ) from None
+        raise _unreadable(source, str(exc)) from None
+    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise _unreadable(source, "the reader failed on it") from None
     return [[_cell_text(value) for value in row] for row in rows]
 
 
@@ -336,8 +485,714 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _read_csv(source: Path, encoding: str | None) -> list[list[str]]:
-    text = _decode(source.read_bytes(), source, encoding)
+# A sheet too large to read -------------------------------------------------------------------
+
+
+def _column_name(number: int) -> str:
+    """1 → A, 27 → AA, 16384 → XFD."""
+    name = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _too_big(source: Path, rows: int, columns: int, sheet: str = "") -> LettersError:
+    if columns <= 10**6:
+        cell = f"cell {_column_name(max(columns, 1))}{rows}"
+    else:  # a reference of absurd length
+        cell = f"row {rows:,}, column {columns:,}"
+    if rows > MAX_ROWS or columns > MAX_COLUMNS:
+        size = f"{_count(rows, 'row')}, {_count(columns, 'column')}"
+        most = f"{MAX_ROWS:,} rows and {MAX_COLUMNS:,} columns"
+    else:
+        size = f"{rows:,} rows × {columns:,} columns = {rows * columns:,} cells"
+        most = f"{MAX_CELLS:,} cells ({MAX_ROWS:,} rows of {MAX_CELLS // MAX_ROWS} columns, say)"
+    where = f"sheet {sheet!r}: its" if sheet else "the sheet's"
+    return LettersError(
+        f"{where} used range reaches {cell} ({size}); letters imports at most {most}",
+        source,
+        hint=_TOO_BIG_HINT,
+    )
+
+
+def _too_much_text(source: Path) -> LettersError:
+    return LettersError(
+        f"the sheet holds more than {MAX_TEXT_MB} MB of text (a value counts again in each cell "
+        f"that repeats it); letters imports at most {MAX_TEXT_MB} MB",
+        source,
+        hint="delete the cells you do not need, or save the list as .csv",
+    )
+
+
+def _too_many_cells(source: Path) -> LettersError:
+    return LettersError(
+        f"the workbook holds more than {MAX_CELLS:,} cells in all (counting every sheet, and "
+        f"the empty cells between filled ones); letters imports at most {MAX_CELLS:,}",
+        source,
+        hint="delete the sheets and the stray cells you do not need, or save the sheet of "
+        "recipients alone as .csv",
+    )
+
+
+class _Used:
+    """The used range of one sheet, refused as soon as it grows too large."""
+
+    def __init__(self, source: Path, sheet: str = "") -> None:
+        self.source = source
+        self.sheet = sheet
+        self.rows = 0
+        self.columns = 0
+
+    def reach(self, rows: int, columns: int) -> None:
+        self.rows = max(self.rows, rows)
+        self.columns = max(self.columns, columns)
+        if (
+            self.rows > MAX_ROWS
+            or self.columns > MAX_COLUMNS
+            or self.rows * self.columns > MAX_CELLS
+        ):
+            raise _too_big(self.source, self.rows, self.columns, self.sheet)
+
+
+# Checking a workbook before calamine reads it ------------------------------------------------
+#
+# calamine cannot tell a sheet's size before it has built it, so the parts it would read are
+# scanned here first, streaming, with expat. calamine then reads a new zip file made of exactly
+# the bytes that were scanned: which part is the first sheet, and what the zip file holds, are
+# decided once, here. XML is read with names as written ("x:c"), as calamine matches them; a
+# DOCTYPE is refused (spreadsheets have none, and entities could multiply text), and so is any
+# XML that expat finds malformed, so both readers see the same elements.
+
+
+def _local(name: str) -> str:
+    return name.rpartition(":")[2]
+
+
+def _ref(text: str, source: Path, column: bool = True) -> tuple[int, int]:
+    """`B7` → (7, 2), 1-based, as calamine reads a reference; `7` too when not `column`."""
+    match = _REF.fullmatch(text)
+    if not match or (column and not match.group(1)):
+        raise _unreadable(source, f"{text[:20]!r} is not a cell reference")
+    letters, digits = match.groups()
+    row = int(digits) if len(digits) <= 15 else 10**15
+    if row == 0:
+        raise _unreadable(source, f"{text[:20]!r} is not a cell reference")
+    if len(letters) > 12:
+        return row, 10**17
+    number = 0
+    for char in letters.upper():
+        number = number * 26 + ord(char) - ord("A") + 1
+    return row, number
+
+
+def _number(text: str, source: Path, least: int = 1) -> int:
+    if not _NUMBER.fullmatch(text) or int(text) < least:
+        raise _unreadable(source, f"{text[:20]!r} is not a repeat count")
+    return int(text)
+
+
+class _Zip:
+    """A workbook's zip file, its members found as calamine finds them (ignoring ASCII case)."""
+
+    def __init__(self, source: Path, data: bytes) -> None:
+        self.source = source
+        if data.count(_ZIP_ENTRY) > _MAX_ZIP_MEMBERS:
+            raise _unreadable(source, f"the zip file holds more than {_MAX_ZIP_MEMBERS:,} parts")
+        try:
+            self.archive = zipfile.ZipFile(io.BytesIO(data))
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+            raise _unreadable(source, f"the zip file is damaged ({exc})") from None
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        for info in self.archive.infolist():
+            key = info.filename.translate(_ASCII_LOWER)
+            if key in self.members:  # readers disagree on which of the two they read
+                raise _unreadable(source, f"the zip file holds {info.filename!r} twice")
+            self.members[key] = info
+
+    def find(self, name: str) -> zipfile.ZipInfo | None:
+        return self.members.get(name.translate(_ASCII_LOWER))
+
+    def chunks(self, info: zipfile.ZipInfo) -> Generator[bytes, None, None]:
+        """The member unzipped a chunk at a time, never more than its declared size."""
+        if info.file_size > MAX_PART_MB * _MB:
+            raise LettersError(
+                f"a part of the workbook ({info.filename}) is more than {MAX_PART_MB} MB once "
+                "unzipped, more than letters reads",
+                self.source,
+                hint="delete the data and sheets you do not need, or save the sheet as .csv",
+            )
+        try:
+            with self.archive.open(info) as stream:
+                while chunk := stream.read(_CHUNK):
+                    yield chunk
+        except _UNZIP_ERRORS as exc:
+            raise _unreadable(self.source, f"{info.filename} cannot be unzipped ({exc})") from None
+
+    def parse(
+        self,
+        info: zipfile.ZipInfo,
+        start: Callable[[str, dict[str, str]], None],
+        end: Callable[[str], None] | None = None,
+        text: Callable[[str], None] | None = None,
+        copy: Callable[[bytes], Any] | None = None,
+    ) -> None:
+        """Stream the XML member through expat's handlers (and `copy`, once parsed)."""
+        parser = expat.ParserCreate("utf-8")
+        parser.buffer_text = True
+        parser.StartElementHandler = start
+        if end is not None:
+            parser.EndElementHandler = end
+        if text is not None:
+            parser.CharacterDataHandler = text
+
+        def doctype(*_: object) -> None:
+            raise _unreadable(self.source, f"{info.filename} declares a DOCTYPE")
+
+        parser.StartDoctypeDeclHandler = doctype
+        try:
+            for chunk in self.chunks(info):
+                parser.Parse(chunk, False)
+                if copy is not None:
+                    copy(chunk)
+            parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise _unreadable(
+                self.source, f"{info.filename} is not well-formed XML ({exc})"
+            ) from None
+
+
+def _checked_workbook(source: Path, data: bytes) -> bytes | None:
+    """The workbook in `data` as a new zip file of only the parts calamine reads, each one
+    checked; None for an .xlsb, whose binary parts cannot be checked here."""
+    book = _Zip(source, data)
+    with book.archive:
+        if book.find("content.xml") and book.find("mimetype"):
+            return _checked_ods(book)
+        workbook = _workbook_part(book)
+        if workbook is not None and workbook.filename.lower().endswith(".bin"):
+            return None
+        if workbook is not None:
+            return _checked_xlsx(book, workbook)
+    raise _unreadable(source, "this zip file is not an .xlsx or .ods workbook")
+
+
+def _workbook_part(book: _Zip) -> zipfile.ZipInfo | None:
+    """The workbook part (xl/workbook.xml, or .bin) that _rels/.rels names, or the usual one."""
+    paths: list[str] = []
+
+    def relationship(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) == "Relationship" and attrs.get("Type", "").endswith("/officeDocument"):
+            paths.append(posixpath.normpath(attrs.get("Target", "").lstrip("/")))
+
+    package = book.find("_rels/.rels")
+    if package is not None:
+        book.parse(package, relationship)
+    found = [book.find(path) for path in [*paths, "xl/workbook.xml", "xl/workbook.bin"]]
+    return next((info for info in found if info is not None), None)
+
+
+_XLSX_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_XLSX_RELATIONS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_XLSX_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+    'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+    'ContentType="application/xml"/></Types>'
+)
+_XLSX_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats'
+    f'.org/package/2006/relationships"><Relationship Id="rId1" Type="{_XLSX_RELATIONS}/'
+    'worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+)
+_XLSX_PACKAGE = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats'
+    f'.org/package/2006/relationships"><Relationship Id="rId1" Type="{_XLSX_RELATIONS}/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:'
+    'tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry '
+    'manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"'
+    '/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
+
+
+def _checked_xlsx(book: _Zip, workbook: zipfile.ZipInfo) -> bytes:
+    source = book.source
+    folder, name = posixpath.split(workbook.filename)
+    rels = book.find(posixpath.join(folder, "_rels", name + ".rels"))
+    if rels is None:
+        raise _unreadable(source, f"the workbook has no list of its parts for {name}")
+    targets: dict[str, tuple[str, str]] = {}
+
+    def relationship(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) == "Relationship" and "Id" in attrs:
+            targets[attrs["Id"]] = (attrs.get("Target", ""), attrs.get("Type", ""))
+
+    book.parse(rels, relationship)
+    sheets: list[str] = []  # the relationship id of each sheet
+    date1904: list[bool] = []
+
+    def sheet_list(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) == "sheet":
+            ids = [value for key, value in attrs.items() if key.endswith(":id")]
+            sheets.append(ids[-1] if ids else "")
+        elif _local(name) == "workbookPr":
+            date1904.append(attrs.get("date1904") in ("1", "true"))
+
+    book.parse(workbook, sheet_list)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
+        copy.writestr("[Content_Types].xml", _XLSX_TYPES)
+        copy.writestr("_rels/.rels", _XLSX_PACKAGE)
+        copy.writestr("xl/_rels/workbook.xml.rels", _XLSX_RELS)
+        properties = '<workbookPr date1904="1"/>' if any(date1904) else ""
+        listed = '<sheet name="Sheet1" sheetId="1" r:id="rId1"/>' if sheets else ""
+        copy.writestr(
+            "xl/workbook.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{_XLSX_MAIN}" '
+            f'xmlns:r="{_XLSX_RELATIONS}">{properties}<sheets>{listed}</sheets></workbook>',
+        )
+        if sheets:
+            part = _first_sheet(book, folder, targets, sheets[0])
+            styles = book.find(posixpath.join(folder, "styles.xml"))
+            if styles is not None:
+                with copy.open("xl/styles.xml", "w") as stream:
+                    book.parse(styles, lambda name, attrs: None, copy=stream.write)
+            strings = _SharedStrings(source)
+            shared = book.find(posixpath.join(folder, "sharedStrings.xml"))
+            if shared is not None:
+                with copy.open("xl/sharedStrings.xml", "w") as stream:
+                    book.parse(shared, strings.start, strings.end, strings.text, stream.write)
+            scan = _SheetScan(source, strings)
+            with copy.open("xl/worksheets/sheet1.xml", "w") as stream:
+                book.parse(part, scan.start, scan.end, scan.text, stream.write)
+    return out.getvalue()
+
+
+def _first_sheet(
+    book: _Zip, folder: str, targets: dict[str, tuple[str, str]], rid: str
+) -> zipfile.ZipInfo:
+    source = book.source
+    if rid not in targets:
+        raise _unreadable(source, "the workbook's list of parts does not name its first sheet")
+    target, kind = targets[rid]
+    # Where calamine looks: "/xl/a.xml" and "xl/a.xml" from the top, "a.xml" in xl/.
+    path = target[1:] if target.startswith("/") else target
+    if not path.startswith(f"{folder}/"):
+        path = posixpath.join(folder, path)
+    path = posixpath.normpath(path)
+    if kind.endswith(("/chartsheet", "/dialogsheet")) or path.split("/")[1:2] in (
+        ["chartsheets"],
+        ["dialogsheets"],
+    ):
+        raise LettersError(
+            "the first sheet of the workbook is a chart, not a table of cells",
+            source,
+            hint="move the sheet of recipients to the front, or save it alone as .csv",
+        )
+    part = book.find(path)
+    if part is None:
+        raise _unreadable(source, f"its first sheet ({path[:100]}) is missing")
+    return part
+
+
+class _SharedStrings:
+    """The length of each shared string of an .xlsx (phonetic runs counted too).
+
+    A cell that names a shared string gets a copy of it: a long string named by many cells is
+    much text. calamine 0.37 keeps every <si>; some versions skip the empty ones, so the
+    length for an index is the larger of the two readings.
+    """
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.every = array.array("I")
+        self.filled = array.array("I")
+        self.inside = False
+        self.in_text = 0
+        self.phonetic = 0
+        self.length = 0
+        self.visible = 0
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        local = _local(name)
+        if local == "si":
+            if self.inside:
+                raise _unreadable(self.source, "a shared string inside a shared string")
+            self.inside, self.length, self.visible = True, 0, 0
+        elif local == "t":
+            self.in_text += 1
+        elif local == "rPh":
+            self.phonetic += 1
+
+    def end(self, name: str) -> None:
+        local = _local(name)
+        if local == "si":
+            self.every.append(self.length)
+            if self.visible:
+                self.filled.append(self.length)
+            self.inside = False
+        elif local == "t":
+            self.in_text -= 1
+        elif local == "rPh":
+            self.phonetic -= 1
+
+    def text(self, data: str) -> None:
+        if self.inside and self.in_text:
+            self.length += len(data)
+            if not self.phonetic:
+                self.visible += len(data)
+
+    def length_of(self, index: int) -> int:
+        every = self.every[index] if index < len(self.every) else 0
+        return max(every, self.filled[index] if index < len(self.filled) else 0)
+
+
+class _SheetScan:
+    """The used range and the text of an .xlsx sheet, found as calamine finds them.
+
+    The <dimension> counts, and so does every <row r="7"> and <c r="B7">; a cell without a
+    reference goes right of the cell before it, on the row calamine is on (the last <row r>,
+    plus one for each </row> since). Rows and cells inside a cell are refused, as calamine
+    would not see them where expat does. (Called for every element: kept quick.)
+    """
+
+    _KINDS = frozenset({"c", "row", "v", "dimension", "sheetData"})
+
+    def __init__(self, source: Path, shared: _SharedStrings) -> None:
+        self.source = source
+        self.shared = shared
+        self.used = _Used(source)
+        self.row = 0  # where calamine puts a cell without a reference, 0-based
+        self.column = 0
+        self.depth = 0  # of elements inside the cell we are in; 0 outside cells
+        self.kind = ""  # the cell's t="": "s" for a shared string
+        self.value: list[str] | None = None  # the text of its <v>, while inside it
+        self.text_size = 0
+        self.rows: list[int] = []  # the r="" of the <row> elements we are in
+        self.names: dict[str, str] = {}  # element name → "c", "row"... or ""
+        self.letters: dict[str, int] = {}  # column letters → number
+
+    def name(self, name: str) -> str:
+        local = name.rpartition(":")[2]
+        self.names[name] = kind = local if local in self._KINDS else ""
+        return kind
+
+    def ref(self, text: str) -> tuple[int, int]:
+        """_ref, with the columns already met looked up."""
+        match = _REF.fullmatch(text)
+        column = self.letters.get(match.group(1)) if match else None
+        if match is None or column is None or len(match.group(2)) > 15:
+            row, column = _ref(text, self.source)
+            if match is not None and len(match.group(1)) <= 12:
+                self.letters[match.group(1)] = column
+            return row, column
+        row = int(match.group(2))
+        return (row, column) if row else _ref(text, self.source)
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        kind = self.names.get(name)
+        if kind is None:
+            kind = self.name(name)
+        if self.depth:
+            if self.value is not None or kind in ("c", "row", "sheetData"):
+                raise _unreadable(self.source, f"a <{name[:40]}> inside a cell")
+            if kind == "v":
+                self.value = []
+            self.depth += 1
+        elif kind == "c":
+            ref = attrs.get("r")
+            if ref is None:
+                row, column = self.row + 1, self.column + 1
+            else:
+                row, column = self.ref(ref)
+            self.column = column  # the next cell without a reference goes right of it
+            if row > self.used.rows or column > self.used.columns:
+                self.used.reach(row, column)
+            self.kind = attrs.get("t", "")
+            self.depth = 1
+        elif kind == "row":
+            ref = attrs.get("r")
+            if ref is not None:
+                self.row = _ref(ref, self.source, column=False)[0] - 1
+            # Counted at its end, after its cells have named themselves in the message.
+            self.rows.append(0 if ref is None else self.row + 1)
+        elif kind == "dimension":
+            for part in attrs.get("ref", "").split(":"):
+                self.used.reach(*_ref(part, self.source))
+
+    def end(self, name: str) -> None:
+        if self.depth:
+            self.depth -= 1
+            if self.value is not None:  # nothing nests in a <v>: this ends it
+                text = "".join(self.value)
+                self.value = None
+                if self.kind != "s":
+                    self.add(len(text))
+                elif _NUMBER.fullmatch(text):
+                    self.add(self.shared.length_of(int(text)))
+        elif self.names.get(name) == "row":
+            row = self.rows.pop() if self.rows else 0
+            if row > self.used.rows:
+                self.used.reach(row, 0)
+            self.row += 1
+            self.column = 0
+
+    def text(self, data: str) -> None:
+        if self.value is not None:
+            self.value.append(data)
+        elif self.depth:
+            self.add(len(data))
+
+    def add(self, size: int) -> None:
+        self.text_size += size
+        if self.text_size > MAX_TEXT_MB * _MB:
+            raise _too_much_text(self.source)
+
+
+def _checked_ods(book: _Zip) -> bytes:
+    source = book.source
+    mimetype = book.find("mimetype")
+    assert mimetype is not None
+    chunks = book.chunks(mimetype)
+    head = next(chunks, b"")
+    chunks.close()
+    if head.strip() not in (_ODS_MIMETYPE, _ODS_MIMETYPE + b"-template"):
+        raise _unreadable(source, "this is not an OpenDocument spreadsheet")
+    manifest = book.find("META-INF/manifest.xml")
+    if manifest is not None:
+
+        def encrypted(name: str, attrs: dict[str, str]) -> None:
+            if _local(name) == "encryption-data":
+                raise LettersError(
+                    "the spreadsheet is protected by a password",
+                    source,
+                    hint="open it, save a copy without the password, and import that",
+                )
+
+        book.parse(manifest, encrypted)
+    content = book.find("content.xml")
+    assert content is not None
+    scan = _OdsScan(source)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as copy:
+        copy.writestr(zipfile.ZipInfo("mimetype"), _ODS_MIMETYPE, zipfile.ZIP_STORED)
+        copy.writestr("META-INF/manifest.xml", _ODS_MANIFEST)
+        with copy.open("content.xml", "w") as stream:
+            book.parse(content, scan.start, scan.end, scan.text, stream.write)
+    return out.getvalue()
+
+
+_ODS_CELLS = ("table:table-cell", "table:covered-table-cell")
+_ODS_VALUES = (
+    "office:value",
+    "office:string-value",
+    "office:date-value",
+    "office:time-value",
+    "office:boolean-value",
+)
+_ODS_TEXTS = ("office:string-value", "office:date-value", "office:time-value", "table:formula")
+
+
+class _OdsScan:
+    """The sheets of an .ods content.xml, as calamine reads them all when it opens the file.
+
+    A cell repeated N times (table:number-columns-repeated) is N cells when it holds
+    something; empty cells count only when a cell follows them in the row, so the empty tail
+    LibreOffice writes at the end of each row does not. A row repeated N times is N rows when
+    it holds something, and the empty rows before it count too; the empty rows after the last
+    one that holds something do not. Elements named as calamine names them ("table:table-row").
+    """
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.tables = 0
+        self.table: _Used | None = None
+        self.rows_before = 0  # rows of the sheet above the current one, repeats counted
+        self.repeat: int | None = None  # of the current row; None outside rows
+        self.stored = 0  # cells of the current row as calamine stores it (once)
+        self.width = 0  # up to its last cell that holds something
+        self.pending = 0  # empty cells stored if another cell follows
+        self.row_text = 0
+        self.depth = 0  # inside a cell
+        self.cell_repeat = 1
+        self.cell_text = 0
+        self.filled = False
+        self.cells = 0  # stored by calamine, every sheet
+        self.area = 0  # of the used ranges of the sheets already read
+        self.text_size = 0
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if self.depth:
+            if name in _ODS_CELLS or name in ("table:table-row", "table:table"):
+                raise _unreadable(self.source, f"a <{name}> inside a cell")
+            self.depth += 1
+            if name == "text:p":
+                self.cell_text += 1
+            elif name == "text:s":
+                self.cell_text += _number(attrs.get("text:c", "1"), self.source, 0)
+        elif name == "table:table":
+            if self.table is not None:
+                raise _unreadable(self.source, "a sheet inside a sheet")
+            self.tables += 1
+            self.table = _Used(self.source, attrs.get("table:name", "") if self.tables > 1 else "")
+            self.rows_before = 0
+        elif name == "table:table-row" and self.table is not None:
+            if self.repeat is not None:
+                raise _unreadable(self.source, "a row inside a row")
+            self.repeat = _number(attrs.get("table:number-rows-repeated", "1"), self.source)
+            self.stored = self.width = self.pending = self.row_text = 0
+        elif name in _ODS_CELLS and self.repeat is not None:
+            self.depth = 1
+            self.cell_repeat = _number(attrs.get("table:number-columns-repeated", "1"), self.source)
+            self.store(self.pending)  # calamine stores the empty cells before this one
+            self.pending = 0
+            self.filled = (
+                any(key in attrs for key in _ODS_VALUES)
+                or attrs.get("office:value-type") == "string"
+                or bool(attrs.get("table:formula"))
+            )
+            self.cell_text = sum(len(attrs.get(key, "")) for key in _ODS_TEXTS)
+            if self.filled:
+                self.store(self.cell_repeat)
+                self.width = self.stored
+            else:
+                self.pending = self.cell_repeat
+
+    def end(self, name: str) -> None:
+        if self.depth:
+            self.depth -= 1
+            if not self.depth and self.filled:
+                self.row_text += self.cell_text * self.cell_repeat
+        elif name == "table:table-row" and self.repeat is not None and self.table is not None:
+            if self.width:
+                self.table.reach(self.rows_before + self.repeat, self.width)
+                if self.area + self.table.rows * self.table.columns > MAX_CELLS:
+                    raise _too_many_cells(self.source)
+                self.add(self.row_text * self.repeat)
+            self.rows_before += self.repeat
+            self.repeat = None
+        elif name == "table:table" and self.table is not None:
+            self.area += self.table.rows * self.table.columns
+            self.table = None
+
+    def text(self, data: str) -> None:
+        if self.depth:
+            self.cell_text += len(data)
+
+    def store(self, cells: int) -> None:
+        self.stored += cells
+        self.cells += cells
+        if self.cells > MAX_CELLS:
+            raise _too_many_cells(self.source)
+
+    def add(self, size: int) -> None:
+        self.text_size += size
+        if self.text_size > MAX_TEXT_MB * _MB:
+            raise _too_much_text(self.source)
+
+
+# Reading a binary workbook in a child process ------------------------------------------------
+
+_CHILD_CODE = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from letters.importer import _child_main; _child_main(int(sys.argv[2]))"
+)
+
+
+def _read_in_child(source: Path, data: bytes) -> list[list[str]]:
+    """The first sheet of a workbook that cannot be checked before it is read (.xls, .xlsb).
+
+    calamine aborts the whole process when an allocation fails, so it runs in a child process
+    with an address-space limit, killed after CHILD_SECONDS; the rows come back as JSON text.
+    """
+    package = str(Path(__file__).resolve().parent.parent)
+    command = [sys.executable, "-c", _CHILD_CODE, package, str(CHILD_MEMORY_MB)]
+    try:
+        done = subprocess.run(
+            command, input=data, capture_output=True, timeout=CHILD_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise _too_hard(source, f"reading it took longer than {CHILD_SECONDS:g} s") from None
+    except OSError as exc:
+        raise LettersError(
+            f"cannot start a process to read the spreadsheet: {exc}", source
+        ) from None
+    if done.returncode != 0:
+        if b"MemoryError" in done.stderr or b"memory allocation of" in done.stderr:
+            raise _too_hard(source, f"it needs more than {CHILD_MEMORY_MB:,} MB of memory")
+        raise _too_hard(source, "the reader stopped on it")
+    if len(done.stdout) > 2 * MAX_TEXT_MB * _MB:
+        raise _too_much_text(source)
+    try:
+        answer = json.loads(done.stdout)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+        raise _unreadable(source, answer["error"])
+    size = answer.get("size") if isinstance(answer, dict) else None
+    if isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) for n in size):
+        _Used(source).reach(*size)
+    rows = answer.get("rows") if isinstance(answer, dict) else None
+    if not isinstance(rows, list) or not all(
+        isinstance(row, list) and all(isinstance(cell, str) for cell in row) for row in rows
+    ):
+        raise _too_hard(source, "the reader's answer was not understood")
+    return rows
+
+
+def _too_hard(source: Path, why: str) -> LettersError:
+    return LettersError(
+        f"the spreadsheet is too large or damaged to read ({why})",
+        source,
+        hint="open it in a spreadsheet program and save it as .xlsx or .csv, which letters "
+        "checks before it reads them",
+    )
+
+
+def _child_main(memory_mb: int) -> None:
+    """In the child process: read the workbook on stdin, write its first sheet as JSON."""
+    import resource
+
+    from letters.limits import _address_space_bytes
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    current = _address_space_bytes()
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    cap = current + memory_mb * _MB
+    if current and (hard == resource.RLIM_INFINITY or cap < hard):
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    data = sys.stdin.buffer.read()
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    answer: dict[str, Any] = {"rows": []}
+    try:
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
+            if book.sheet_names:
+                sheet = book.get_sheet_by_index(0)
+                rows, columns = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
+                if rows > MAX_ROWS or columns > MAX_COLUMNS or rows * columns > MAX_CELLS:
+                    answer = {"size": [rows, columns]}
+                else:
+                    values = sheet.to_python(skip_empty_area=False)
+                    answer = {"rows": [[_cell_text(value) for value in row] for row in values]}
+    except (CalamineError, OSError, ValueError) as exc:
+        answer = {"error": str(exc)}
+    sys.stdout.buffer.write(json.dumps(answer, ensure_ascii=False).encode("utf-8"))
+
+
+# CSV ----------------------------------------------------------------------------------------
+
+
+def _read_csv(source: Path, data: bytes, encoding: str | None) -> list[list[str]]:
+    text = _decode(data, source, encoding)
     delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -452,6 +1307,11 @@ def plan_columns(
                 )
             )
     for number, raw in enumerate(header, 1):
+        found = forbidden_character(normalise_newlines(raw))
+        if found is not None:
+            message, hint = forbidden_message(found[1])
+            errors.append(LettersError(f"header: {message}", source, header_row, number, hint))
+            continue
         text = " ".join(raw.split())
         key = normalise_header(text)
         if not key:
@@ -575,8 +1435,12 @@ def _row_values(
     for column in columns:
         if not column.target:
             continue
-        raw = cells[column.number - 1] if column.number <= len(cells) else ""
-        text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
+        raw = normalise_newlines(cells[column.number - 1] if column.number <= len(cells) else "")
+        found = forbidden_character(raw)
+        if found is not None:
+            errors.append(_cell_error(row, column, source, *forbidden_message(found[1])))
+            continue
+        text = unicodedata.normalize("NFC", raw).strip()
         if not text:
             continue
         target = column.target
@@ -737,7 +1601,7 @@ _WINDOW_FIELDS = frozenset({"honorific", "name", "title", "organisation", "addre
 
 
 def _window_problems(row: _Row, recipient: Recipient, source: Path) -> list[LettersError]:
-    """The address block must fit the envelope window, as letters.plan checks it: at most
+    """The address block must fit the envelope window, as letters.output.plan checks it: at most
     MAX_ADDRESS_LINES lines for the recipient's paper (A4 when it has none), each no wider in
     print than the window (`line_too_wide`). Each problem is reported at the row, in the column of
     the value (or, for a value kept from recipients.yaml, the row's first address-block column).

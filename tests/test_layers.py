@@ -17,6 +17,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "controls": 0,
     "fileio": 0,
+    "atomic": 0,
     "limits": 0,
     "dates": 0,
     "sample": 0,

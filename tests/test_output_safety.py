@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from letters.errors import WriteError
-from letters.fileio import Confined
+from letters.atomic import Writable
 from tests.conftest import TEMPLATE
 
 CASE_DIR = "out/free-expression"
@@ -126,7 +126,7 @@ def test_a_full_disk_is_an_output_error_naming_the_file(workspace, run, monkeypa
 
 def test_write_errors_carry_the_path_and_a_hint(tmp_path: Path):
     (tmp_path / "locked").mkdir()
-    confined = Confined(tmp_path)
+    confined = Writable(tmp_path)
     (tmp_path / "locked" / "f").mkdir()  # a folder where the file should go
     with pytest.raises(WriteError) as caught:
         confined.write_atomic("locked/f", b"x")

@@ -327,12 +327,6 @@ def test_missing_workspace_image_is_a_warning(workspace: Path, renderer: PdfRend
     assert any("charts/missing.png does not exist" in warning for warning in output.warnings)
 
 
-def test_long_address_is_reported(renderer: PdfRenderer):
-    letter = make_letter(recipient_lines=tuple(f"Line {n}" for n in range(1, 8)))
-    output = render(renderer, letter)
-    assert any("7 lines" in warning for warning in output.warnings)
-
-
 def test_edited_stylesheet_is_picked_up(tmp_path: Path):
     css = tmp_path / "templates" / "letter.css"
     css.parent.mkdir()

@@ -14,6 +14,7 @@ from jinja2 import StrictUndefined, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SecurityError
 
+from letters.compose.address import recipient_lines
 from letters.compose.escape import MarkdownText, escape_markdown, hard_break_lines, trusted_markdown
 from letters.compose.letter import Letter, SenderBlock
 from letters.compose.sandbox import Record, Sandbox, record
@@ -97,14 +98,6 @@ def long_date(context: Context, value: Any) -> str:
 
 def address_block(recipient: Any) -> MarkdownText:
     return hard_break_lines(recipient_lines(recipient))
-
-
-def recipient_lines(recipient: Any) -> tuple[str, ...]:
-    """Name line, title, organisation, then postal lines: what goes in the envelope window."""
-    get = recipient.get if isinstance(recipient, dict) else lambda k, d="": getattr(recipient, k, d)
-    name = " ".join(part for part in (get("honorific", ""), get("name", "")) if part)
-    lines = [name, get("title", ""), get("organisation", ""), *get("address", ())]
-    return tuple(str(line) for line in lines if line)
 
 
 def _environment(finalize: Callable[[Any], Any], confined: Confined) -> _LetterSandbox:

@@ -26,9 +26,6 @@ from letters.layout.formats import PDF_VARIANTS
 from letters.layout.html import ASSETS_DIR, FONTS_CSS
 from letters.workspace.images import ImageTooLargeError, check_image
 
-# How many recipient lines the envelope window shows (DIN 5008 form B; #10 window).
-WINDOW_LINES = {"a4": 6, "letter": 5}
-
 _SHOWN_URL_LENGTH = 120
 
 
@@ -264,7 +261,7 @@ class PdfRenderer:
                 )
             data = rendered.write_pdf(**self._options())
         warnings = [warning for sheet in sheets for warning in sheet.warnings]
-        warnings += _fetch_warnings(fetcher, logged) + _address_warnings(letter)
+        warnings += _fetch_warnings(fetcher, logged)
         resources = [path for sheet in sheets for path in sheet.resources] + fetcher.fetched
         return PdfOutput(
             data=data,
@@ -365,13 +362,3 @@ def _shown_path(path: Path, workspace: Path) -> str:
             return str(path.resolve().relative_to(ASSETS_DIR.parent))
         except ValueError:
             return path.name
-
-
-def _address_warnings(letter: Letter) -> list[str]:
-    limit = WINDOW_LINES.get(letter.paper, 6)
-    if len(letter.recipient_lines) <= limit:
-        return []
-    return [
-        f"{letter.recipient_id}: the address has {len(letter.recipient_lines)} lines; "
-        f"the envelope window shows only {limit}"
-    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from letters.atomic import Writable
 from letters.errors import LettersError, LettersErrors
 from letters.fileio import Confined
 from letters.layout.markdown import letter_markdown
@@ -130,7 +131,7 @@ def _record(manifest: Manifest, result: OutputResult, root: Path) -> None:
 
 
 def _produce(
-    workspace: Workspace, out: Confined, pending: list[Pending], options: BuildOptions
+    workspace: Workspace, out: Writable, pending: list[Pending], options: BuildOptions
 ) -> Iterator[OutputResult]:
     """Write every pending output; PDFs go through the PDF stage (possibly in parallel)."""
     for item in pending:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 
+from letters.atomic import Writable
 from letters.errors import LettersError
-from letters.fileio import Confined
 from letters.output.plan import Job
 from letters.output.results import OutputResult
 
@@ -18,7 +18,7 @@ def failures_name(shard: tuple[int, int] | None) -> str:
 
 
 def write_failures(
-    out: Confined,
+    out: Writable,
     case_id: str,
     outputs: list[OutputResult],
     name: str,

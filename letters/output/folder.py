@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from letters.atomic import Writable, is_abandoned
 from letters.errors import LettersError, LettersErrors, WriteError
-from letters.fileio import Confined, is_abandoned
 from letters.output.plan import Job
 
 
@@ -13,7 +13,7 @@ def output_path(out_dir: Path, job: Job, fmt: str) -> Path:
     return out_dir / job.case_id / job.template_name / f"{job.recipient_id}.{fmt}"
 
 
-def open_output_folder(out_dir: Path, case_ids: list[str], create: bool) -> Confined:
+def open_output_folder(out_dir: Path, case_ids: list[str], create: bool) -> Writable:
     """The output folder, checked before anything is written into it.
 
     `out_dir` itself may be a link the user chose with --out; below it, a link or any other
@@ -30,10 +30,10 @@ def open_output_folder(out_dir: Path, case_ids: list[str], create: bool) -> Conf
                 hint="choose another folder with --out",
             ) from None
     elif not out_dir.is_dir():
-        return Confined(out_dir)
+        return Writable(out_dir)
     if not out_dir.is_dir():
         raise WriteError("the output folder is a file, not a folder", out_dir)
-    out = Confined(out_dir)
+    out = Writable(out_dir)
     problems: list[LettersError] = []
     for case_id in case_ids:
         kind = out.kind(case_id)
@@ -56,7 +56,7 @@ def open_output_folder(out_dir: Path, case_ids: list[str], create: bool) -> Conf
     return out
 
 
-def remove_stale_temporaries(out: Confined, case_id: str) -> None:
+def remove_stale_temporaries(out: Writable, case_id: str) -> None:
     """Delete temporary files a killed build left behind (finished files are never torn).
 
     Builds may share the folder (shards), so only files of writers that have stopped go.

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from letters import __version__
+from letters.atomic import Writable
 from letters.errors import LettersError
 from letters.fileio import Confined
 from letters.output.trust import signature, verified
@@ -28,9 +29,9 @@ PRINT_FILE_PREFIX = "print"
 
 
 class Manifest:
-    """The manifest of one case folder in the output folder `out` (a Confined root)."""
+    """The manifest of one case folder in the output folder `out` (a Writable root)."""
 
-    def __init__(self, out: Confined, case_id: str, name: str, key: bytes) -> None:
+    def __init__(self, out: Writable, case_id: str, name: str, key: bytes) -> None:
         self.out = out
         self.case_id = case_id
         self.name = name
@@ -56,7 +57,7 @@ class Manifest:
     # -- reading -------------------------------------------------------------------------
 
     @classmethod
-    def read(cls, out: Confined, case_id: str, name: str, key: bytes) -> Manifest:
+    def read(cls, out: Writable, case_id: str, name: str, key: bytes) -> Manifest:
         """The verified part of a manifest (and its journal); a missing one is empty."""
         manifest = cls(out, case_id, name, key)
         data = manifest._json(manifest.path)

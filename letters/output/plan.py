@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from letters.compose.address import text_width_mm
-from letters.compose.render import recipient_lines
+from letters.compose.address import too_many_lines_message, too_wide_message, window_problems
 from letters.errors import LettersError
 from letters.workspace import CaseFile, Workspace, suggest
 from letters.workspace.schema import Recipient
-
-# What fits the envelope window: DIN 5008 form B gives 6 address lines below the
-# return-address zone; a #10 window (7/8 in tall) holds 5 at 10 pt.
-MAX_ADDRESS_LINES = {"a4": 6, "letter": 5}
-# The default layout's address block: its width and font size (letters/assets/letter.css).
-ADDRESS_WIDTH_MM = {"a4": 80.0, "letter": 3.6 * 25.4}
-ADDRESS_SIZE_PT = 10.0
 
 
 @dataclass(frozen=True)
@@ -105,48 +97,22 @@ def plan_case(
 
 
 def _address_problem(workspace: Workspace, recipient: Recipient, paper: str) -> LettersError | None:
-    lines = recipient_lines(recipient)
-    limit = MAX_ADDRESS_LINES[paper]
-    if len(lines) > limit:
-        file, line, column = workspace.recipient_line(recipient.id, "address", key=True)
-        return LettersError(
-            f"recipient {recipient.id!r}: the address has {len(lines)} lines, but the "
-            f"{paper.upper() if paper == 'a4' else 'US Letter'} envelope window holds {limit} "
-            "(name, title, organisation and address lines together)",
-            file,
-            line,
-            column,
-            "shorten the address: join lines or leave out the job title",
-        )
-    fields = [("name",), ("title",), ("organisation",)] + [
-        ("address", i) for i in range(len(recipient.address))
-    ]
-    name_line = " ".join(part for part in (recipient.honorific, recipient.name) if part)
-    values = [name_line, recipient.title, recipient.organisation, *recipient.address]
-    for path, value in zip(fields, values, strict=True):
-        width = line_too_wide(value, paper)
-        if width:
-            file, line, column = workspace.recipient_line(recipient.id, *path)
+    """The first way the recipient's address breaks the window rule, at its line."""
+    for problem in window_problems(recipient, paper):
+        if problem.lines:
+            file, line, column = workspace.recipient_line(recipient.id, "address", key=True)
+            message = too_many_lines_message(problem.lines, paper)
+            hint = "shorten the address: join lines or leave out the job title"
+        else:
+            file, line, column = workspace.recipient_line(recipient.id, *problem.field)
+            message = too_wide_message(problem.value, problem.width_mm, paper)
             hint = (
                 "split it over two address lines"
-                if path[0] == "address"
+                if problem.field[0] == "address"
                 else "shorten it (an abbreviation, say), or move part of it into the address"
             )
-            return LettersError(
-                f"recipient {recipient.id!r}: address line {value!r} prints {width:.0f} mm wide, "
-                f"wider than the envelope window ({ADDRESS_WIDTH_MM[paper]:.0f} mm)",
-                file,
-                line,
-                column,
-                hint,
-            )
+        return LettersError(f"recipient {recipient.id!r}: {message}", file, line, column, hint)
     return None
-
-
-def line_too_wide(text: str, paper: str) -> float:
-    """The printed width in mm of an address line too wide for the window, else 0."""
-    width = text_width_mm(text, ADDRESS_SIZE_PT)
-    return width if width > ADDRESS_WIDTH_MM[paper] else 0.0
 
 
 def _unique(errors: list[LettersError]) -> list[LettersError]:

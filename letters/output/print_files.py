@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from letters.atomic import Writable
 from letters.errors import LettersError, LettersErrors
-from letters.fileio import Confined
 from letters.output.folder import open_output_folder, output_path
 from letters.output.inputs import InputHasher
 from letters.output.manifest import MANIFEST, Manifest
@@ -19,7 +19,7 @@ from letters.output.trust import trust_key
 
 
 def write_case_print_files(
-    out: Confined, jobs: list[Job], duplex: bool, manifests: dict[str, Manifest]
+    out: Writable, jobs: list[Job], duplex: bool, manifests: dict[str, Manifest]
 ) -> list[Path]:
     """print.pdf for each case, in plan order (template order in the case, then recipients)."""
     from letters.output.printing import write_print_files
@@ -94,7 +94,7 @@ def merge_print(root: Path, options: BuildOptions) -> list[Path]:
 
 
 def _recorded_outputs(
-    out: Confined, case_id: str, names: list[str], key: bytes
+    out: Writable, case_id: str, names: list[str], key: bytes
 ) -> dict[str, dict[str, Any]]:
     """The verified PDF entries of every manifest in a case folder (full build's and shards')."""
     recorded: dict[str, dict[str, Any]] = {}

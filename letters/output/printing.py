@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import pikepdf
 
-from letters.fileio import Confined
+from letters.atomic import Writable
 
 # Attributes a page may inherit from its page tree; a copied page must carry them itself.
 INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
@@ -32,7 +32,7 @@ def print_file_names(papers: list[str]) -> dict[str, str]:
 
 
 def write_print_files(
-    out: Confined, case_id: str, letters: list[tuple[str, Path]], duplex: bool
+    out: Writable, case_id: str, letters: list[tuple[str, Path]], duplex: bool
 ) -> list[str]:
     """Merge `letters` ((paper, pdf path) in print order) into print file(s) in the case's
     folder of `out`; returns the names written (print.pdf, or print-a4.pdf and so on)."""
@@ -47,7 +47,7 @@ def write_print_files(
     return list(names.values())
 
 
-def merge_pdfs(out: Confined, sources: list[Path], target: str, duplex: bool) -> None:
+def merge_pdfs(out: Writable, sources: list[Path], target: str, duplex: bool) -> None:
     """Concatenate PDFs into `target` atomically; with `duplex`, pad each to an even count.
     Every file is read and written inside `out` without following links."""
     with out.atomic_stream(target) as stream:

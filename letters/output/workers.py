@@ -14,9 +14,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from letters.atomic import Writable
 from letters.compose.letter import Letter
 from letters.errors import LettersError
-from letters.fileio import Confined
 from letters.limits import LimitExceeded, Limits, guarded
 from letters.output.plan import Job
 
@@ -111,7 +111,7 @@ def _render_one(root: Path, out_root: Path, letter: Letter, path: Path) -> Rende
         # Pango and friends abort rather than fail when memory is refused: time limit only.
         with guarded(_limits, "laying out the PDF", memory=False):
             output = _worker_renderer.render(html, letter)
-        Confined(out_root).write_atomic(path, output.data)
+        Writable(out_root).write_atomic(path, output.data)
     except LettersError as error:
         error.letter = error.letter or label
         return Rendered(error)
