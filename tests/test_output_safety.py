@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from letters.errors import WriteError
 from letters.atomic import Writable
+from letters.errors import WriteError
 from tests.conftest import TEMPLATE
 
 CASE_DIR = "out/free-expression"
