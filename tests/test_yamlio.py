@@ -395,7 +395,7 @@ def test_a_digit_stand_in_keeps_the_files_one_spelling():
 
 
 def test_a_large_file_is_not_read_slowly_for_its_surrogate_escapes(monkeypatch):
-    monkeypatch.setattr("letters.workspace.yamlio._PURE_PYTHON_MAX_CHARS", 20)
+    monkeypatch.setattr("letters.workspace.yaml_surrogates._PURE_PYTHON_MAX_CHARS", 20)
     with pytest.raises(LettersError) as caught:
         parse_yaml('a: "\\x5c"\nb: "\\ud83d\\ude00"\n', FILE)
     assert "surrogate escapes" in caught.value.message

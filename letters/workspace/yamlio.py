@@ -13,8 +13,6 @@ A `YamlBudget` caps what all the YAML files of one workspace may hold together.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +38,24 @@ from letters.controls import (
 )
 from letters.errors import LettersError
 from letters.fileio import read_text
+from letters.workspace.located import (
+    MAX_DEPTH,
+    MAX_YAML_BYTES,
+    MAX_YAML_NODES,
+    TOTAL_BYTES_FACTOR,
+    Located,
+    Path_,
+    YamlBudget,
+)
+from letters.workspace.yaml_surrogates import (
+    FAST_LOADER,
+    SURROGATE_ESCAPE,
+    StandIns,
+    check_characters,
+    line_column,
+    surrogate_loader,
+)
 
-MAX_YAML_BYTES = 10 * 1024 * 1024
-MAX_DEPTH = 40
-# Values (scalars, lists and mappings; keys are not counted) in one workspace's YAML.
-MAX_YAML_NODES = 1_000_000
-# All the YAML files of one workspace together, as a multiple of the per-file cap.
-TOTAL_BYTES_FACTOR = 5
 _NULL_WORDS = {"", "~", "null", "Null", "NULL"}
 _CORE = "tag:yaml.org,2002:"
 _NULL_TAG = _CORE + "null"
@@ -60,177 +69,6 @@ _SYNTAX_HINT = (
     "a special character such as {, [, *, & or !"
 )
 _NESTING_HINT = "flatten it: a letter's data never needs that many levels"
-
-if yaml.__with_libyaml__:
-    _FastLoader: type = yaml.CSafeLoader
-else:  # pragma: no cover - PyYAML wheels bundle libyaml
-    # Without libyaml the pure-Python parser gives the same events, about 20 times slower
-    # (a 10 MB file takes half a minute instead of two seconds).
-    _FastLoader = yaml.SafeLoader
-
-Path_ = tuple[str | int, ...]
-
-
-@dataclass
-class Located:
-    """YAML data as plain dicts, lists and strings, with the position of every part."""
-
-    data: Any
-    file: Path
-    key_lines: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    value_lines: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-
-    def line_of(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
-        """The (line, column) of the nearest known ancestor of `path`, 1-based."""
-        table = self.key_lines if key else self.value_lines
-        probe = tuple(path)
-        while probe:
-            if probe in table:
-                return table[probe]
-            if probe in self.value_lines:
-                return self.value_lines[probe]
-            probe = probe[:-1]
-        return self.value_lines.get((), (1, 1))
-
-    def error(
-        self, path: Path_, message: str, hint: str = "", *, key: bool = False
-    ) -> LettersError:
-        line, column = self.line_of(path, key=key)
-        return LettersError(message, self.file, line, column, hint)
-
-
-@dataclass
-class YamlBudget:
-    """What all the YAML files of one workspace load may hold together.
-
-    Create one per load and pass it to every `parse_yaml` / `load_yaml` call of that
-    load; each call charges the file's bytes and values (scalars, lists and mappings).
-    """
-
-    max_nodes: int = MAX_YAML_NODES
-    max_bytes: int = TOTAL_BYTES_FACTOR * MAX_YAML_BYTES
-    nodes: int = 0
-    bytes: int = 0
-
-    @classmethod
-    def for_file_limit(cls, max_file_bytes: int) -> YamlBudget:
-        """A budget whose byte total is `TOTAL_BYTES_FACTOR` times the per-file cap."""
-        return cls(max_bytes=TOTAL_BYTES_FACTOR * max_file_bytes)
-
-    def charge_bytes(self, size: int, file: Path) -> None:
-        if self.bytes + size > self.max_bytes:
-            raise LettersError(
-                "the campaign's YAML files are larger than "
-                f"{_megabytes(self.max_bytes)} MB in total",
-                file,
-                1,
-                hint="split the campaign into several workspaces, or remove unused files",
-            )
-        self.bytes += size
-
-    def nodes_left(self) -> int:
-        return self.max_nodes - self.nodes
-
-    def too_many_nodes(self, file: Path, line: int, column: int) -> LettersError:
-        return LettersError(
-            f"the campaign's YAML files hold more than {self.max_nodes:,} values",
-            file,
-            line,
-            column,
-            "split the campaign into several workspaces, or remove unused entries",
-        )
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g}"
-
-
-def _line_column(text: str, index: int) -> tuple[int, int]:
-    """The 1-based line and column of `text[index]`."""
-    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
-
-
-# -- escaped surrogates ----------------------------------------------------------------
-#
-# JSON writers escape "😀" as "\ud83d\ude00", and JSON is YAML, so such a pair has to
-# read as the character. libyaml refuses every escaped surrogate, so before parsing we
-# rewrite each one into an escape of the same length (positions stay right) for a
-# stand-in character of a block U+X800–U+XFFF the file does not use, and turn the
-# stand-ins back into surrogates afterwards: pairs are then joined and strays refused as
-# before. Only the first hex digit changes ("d" → X); the case of the "d" is kept in the
-# case of X when X is a letter (or, when X is a digit, is the same for the whole file),
-# so the text of a scalar where `\u` is not an escape (plain, single-quoted, block) comes
-# back exactly. If no block is free, the pure-Python parser (which accepts surrogates)
-# reads the file instead, but only a small one: it is twenty times slower.
-
-_SURROGATE_ESCAPE = re.compile(r"\\(u|U0000)([dD])([89a-fA-F][0-9a-fA-F]{2})")
-# Escapes that spell a backslash or a "u", so that a value could hold a stand-in's text.
-_SPELLED_ESCAPE = re.compile(r"\\(?:x5[cC]|x75|u005[cC]|u0075|U0000005[cC]|U00000075)")
-# Private use first, then Hangul; the digits only if every "d" has the same case.
-_LETTER_BLOCKS, _DIGIT_BLOCKS = "EABC", "0123456789"
-_PURE_PYTHON_MAX_CHARS = 1024 * 1024
-
-
-class _StandIns:
-    def __init__(self, digit: str, d: str) -> None:
-        base = int(digit + "800", 16)
-        self.escape = re.compile(
-            rf"\\(u|U0000)([{digit}{digit.lower()}])([89a-fA-F][0-9a-fA-F]{{2}})"
-        )
-        self.characters = {base + offset: chr(0xD800 + offset) for offset in range(0x800)}
-        self.digit = digit
-        self.d = d  # the file's one spelling of the "d" (used when `digit` has no case)
-
-    @classmethod
-    def choose(cls, text: str) -> _StandIns | None:
-        if _SPELLED_ESCAPE.search(text):
-            return None
-        spellings = {match[2] for match in _SURROGATE_ESCAPE.finditer(text)}
-        digits = _LETTER_BLOCKS + (_DIGIT_BLOCKS if len(spellings) == 1 else "")
-        for digit in digits:
-            block = f"[\\u{digit}800-\\u{digit}fff]"
-            escape = rf"\\(u|U0000)[{digit}{digit.lower()}][89a-fA-F]"
-            if not re.search(block, text) and not re.search(escape, text):
-                return cls(digit, min(spellings))
-        return None
-
-    def hide(self, text: str) -> str:
-        upper, lower = self.digit, self.digit.lower()
-        return _SURROGATE_ESCAPE.sub(
-            lambda m: f"\\{m[1]}{upper if m[2] == 'D' else lower}{m[3]}", text
-        )
-
-    def restore(self, value: str, double_quoted: bool) -> str:
-        if "\\" in value:
-            value = self.escape.sub(self._restore_escape, value)
-        if double_quoted:
-            value = value.translate(self.characters)
-        return value
-
-    def _restore_escape(self, match: re.Match[str]) -> str:
-        digit = match[2]
-        d = self.d if digit.isdigit() else ("D" if digit.isupper() else "d")
-        return f"\\{match[1]}{d}{match[3]}"
-
-
-def _surrogate_loader(text: str, file: Path) -> tuple[str, _StandIns | None, type]:
-    """The text to parse, its stand-ins and the loader for a file with escaped
-    surrogates."""
-    stand_ins = _StandIns.choose(text)
-    if stand_ins is not None:
-        return stand_ins.hide(text), stand_ins, _FastLoader
-    if len(text) <= _PURE_PYTHON_MAX_CHARS:
-        return text, None, yaml.SafeLoader
-    match = _SURROGATE_ESCAPE.search(text)
-    line, column = _line_column(text, match.start() if match else 0)
-    raise LettersError(
-        "this large file mixes UTF-16 surrogate escapes (such as \\ud83d) with text that "
-        "keeps them from being read quickly",
-        file,
-        line,
-        column,
-        "write the character itself, or as \\UXXXXXXXX (😀 is \\U0001F600)",
-    )
 
 
 # -- building the data -----------------------------------------------------------------
@@ -257,7 +95,7 @@ class _Builder:
         self,
         located: Located,
         budget: YamlBudget,
-        stand_ins: _StandIns | None,
+        stand_ins: StandIns | None,
         surrogates_possible: bool,
     ) -> None:
         self.located = located
@@ -444,27 +282,6 @@ def _syntax_error(exc: MarkedYAMLError, file: Path) -> LettersError:
     return LettersError(f"YAML syntax error: {problem}", file, line, column, _SYNTAX_HINT)
 
 
-def _check_characters(text: str, file: Path) -> None:
-    """Refuse control and bidi characters written anywhere in the file (comments too),
-    and lone surrogates, at their own line and column."""
-    found = forbidden_character(text)
-    if found is not None:
-        line, column = _line_column(text, found[0])
-        message, hint = forbidden_message(found[1])
-        raise LettersError(message, file, line, column, hint)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        line, column = _line_column(text, exc.start)
-        raise LettersError(
-            "this value contains an invalid character (a lone UTF-16 surrogate)",
-            file,
-            line,
-            column,
-            "write the character itself, or as \\UXXXXXXXX",
-        ) from None
-
-
 def parse_yaml(
     text: str,
     file: Path,
@@ -488,14 +305,14 @@ def parse_yaml(
         budget = YamlBudget(MAX_YAML_NODES, TOTAL_BYTES_FACTOR * max_bytes)
     budget.charge_bytes(size, file)
     text = normalise_newlines(text)
-    _check_characters(text, file)
+    check_characters(text, file)
 
     located = Located(data=None, file=file)
-    loader_class = _FastLoader
+    loader_class = FAST_LOADER
     stand_ins = None
     surrogates_possible = not yaml.__with_libyaml__
-    if not surrogates_possible and _SURROGATE_ESCAPE.search(text):
-        text, stand_ins, loader_class = _surrogate_loader(text, file)
+    if not surrogates_possible and SURROGATE_ESCAPE.search(text):
+        text, stand_ins, loader_class = surrogate_loader(text, file)
         surrogates_possible = True
 
     builder = _Builder(located, budget, stand_ins, surrogates_possible)
@@ -517,7 +334,7 @@ def parse_yaml(
     except ReaderError as exc:
         # Characters YAML itself refuses (U+FFFE, U+FFFF) and controls.py allows.
         index = text.find(chr(exc.character)) if isinstance(exc.character, int) else -1
-        line, column = _line_column(text, index) if index >= 0 else (1, 0)
+        line, column = line_column(text, index) if index >= 0 else (1, 0)
         what = describe_character(chr(exc.character)) if index >= 0 else "a character"
         raise LettersError(
             f"YAML syntax error: the file contains {what}, which YAML does not allow",
