@@ -139,8 +139,8 @@ def is_abandoned(temporary: Path) -> bool:
     """A temporary file whose writer, on this machine, is no longer running."""
     parts = temporary.name.split(".")
     host, _, pid = parts[-3].rpartition("-") if len(parts) >= 5 else ("", "", "")
-    if host != socket.gethostname().replace(".", "_") or not pid.isdecimal():
-        return False  # another machine's, or not ours: leave it alone
+    if host != socket.gethostname().replace(".", "_") or not pid.isdecimal() or len(pid) > 9:
+        return False  # another machine's, or not ours (no pid is that long): leave it alone
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

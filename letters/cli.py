@@ -270,7 +270,7 @@ def import_(
 ) -> None:
     """Merge the rows of a spreadsheet into recipients.yaml: add new people, update known ones."""
     from letters.display import show_import
-    from letters.importer import import_recipients
+    from letters.importing import import_recipients
 
     root = _root(context, project)
     report = import_recipients(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the build and import modules are imported only by their com
     from rich.progress import Progress, TaskID
 
     from letters.commands.listing import Table as Rows
-    from letters.importer import ImportReport
+    from letters.importing import ImportReport
     from letters.output.results import BuildReport, OutputResult
 
 out = Console(highlight=False, soft_wrap=True)

@@ -92,7 +92,7 @@ def number(name: str, default: int, maximum: int = 1_000_000) -> int:
 _active: list[str] = []  # the guard running now in this process's main thread, if any
 
 
-def _address_space_bytes() -> int:
+def address_space_bytes() -> int:
     try:
         with open("/proc/self/statm", encoding="ascii") as stream:
             return int(stream.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
@@ -122,7 +122,7 @@ def guarded(limits: Limits, what: str, memory: bool = True) -> Iterator[None]:
     try:
         previous_handler = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, limits.seconds)
-        current = _address_space_bytes()
+        current = address_space_bytes()
         if memory and current and limits.memory_mb > 0:
             cap = current + limits.memory_mb * 1024 * 1024
             hard = previous_limit[1]

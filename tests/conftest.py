@@ -126,6 +126,44 @@ def own_config_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: kills processes or builds many letters")
+    config.addinivalue_line(
+        "markers",
+        "weasyprint_warnings(*texts): WeasyPrint warnings this test expects (substrings)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_weasyprint_warnings(request: pytest.FixtureRequest, monkeypatch):
+    """Fail a test on any WeasyPrint warning it did not declare: a warning can mean a lost
+    image or font, which changes what the letter shows. In-process renders are checked as
+    they happen; worker processes report theirs back to the build, which is checked too."""
+    import letters.layout.pdf as pdf
+    import letters.output.workers as workers
+
+    expected = [
+        text for mark in request.node.iter_markers("weasyprint_warnings") for text in mark.args
+    ]
+    seen: list[str] = []
+    render = pdf.PdfRenderer.render
+
+    def checked_render(self, html, letter):
+        output = render(self, html, letter)
+        seen.extend(output.warnings)
+        return output
+
+    render_pdfs = workers.render_pdfs
+
+    def checked_render_pdfs(*args, **kwargs):
+        for done in render_pdfs(*args, **kwargs):
+            seen.extend(done[2].warnings)
+            yield done
+
+    monkeypatch.setattr(pdf.PdfRenderer, "render", checked_render)
+    monkeypatch.setattr(workers, "render_pdfs", checked_render_pdfs)
+    yield
+    unexpected = sorted({w for w in seen if not any(text in w for text in expected)})
+    if unexpected:
+        pytest.fail(f"unexpected WeasyPrint warnings: {unexpected}", pytrace=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

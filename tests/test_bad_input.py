@@ -61,7 +61,7 @@ CASES = [
     ),
     pytest.param(
         {"cases/free-expression.yaml": CASE.replace("  name: Sam Sender\n", "")},
-        "cases/free-expression.yaml:",
+        "cases/free-expression.yaml:5:3:",
         "missing required key 'name'",
         id="sender-without-name",
     ),
@@ -73,7 +73,7 @@ CASES = [
     ),
     pytest.param(
         {"templates/appeal.md.j2": TEMPLATE.replace("We write", "{% if x %}We write")},
-        "templates/appeal.md.j2:",
+        "templates/appeal.md.j2:6:",
         "template syntax error",
         id="jinja-syntax",
     ),
@@ -95,7 +95,7 @@ CASES = [
     ),
     pytest.param(
         {"recipients.yaml": RECIPIENTS.replace("language: vi", "paper: a5")},
-        "recipients.yaml:",
+        "recipients.yaml:17:12:",
         "must be one of 'a4' or 'letter'",
         id="bad-paper",
     ),

@@ -31,6 +31,7 @@ def texts(path: Path) -> list[str]:
     return [page.extract_text() for page in PdfReader(path).pages]
 
 
+@pytest.mark.slow
 def test_pdfs_take_the_recipients_paper_and_print_files_split_by_size(workspace, run):
     root = workspace(**{"recipients.yaml": MIXED})
     result = run("build", "--format", "pdf", "--print", "-j", "1", "-C", root)
@@ -43,6 +44,7 @@ def test_pdfs_take_the_recipients_paper_and_print_files_split_by_size(workspace,
     assert "Nguyễn Thị Hoa" in texts(out / "print-a4.pdf")[0]
 
 
+@pytest.mark.slow
 def test_print_file_orders_by_template_then_recipients_and_pads_for_duplex(workspace, run):
     case = CASE.replace(
         "  - template: appeal\n    to: [all]\n",
@@ -74,6 +76,7 @@ def test_html_format_writes_the_page_weasyprint_gets(workspace, run):
     assert "Nguyễn Thị Hoa" in page
 
 
+@pytest.mark.slow
 def test_parallel_and_serial_builds_give_the_same_bytes(workspace, run, tmp_path):
     root = workspace()
     run("build", "-f", "pdf", "-j", "1", "--out", tmp_path / "one", "-C", root)
@@ -83,6 +86,7 @@ def test_parallel_and_serial_builds_give_the_same_bytes(workspace, run, tmp_path
         assert one == (tmp_path / f"two/free-expression/appeal/{name}.pdf").read_bytes()
 
 
+@pytest.mark.slow
 def test_unchanged_pdfs_are_skipped_and_a_layout_change_rebuilds_them(workspace, run):
     root = workspace()
     assert "Built 2" in run("build", "-f", "pdf", "-C", root).stdout
@@ -96,6 +100,7 @@ def test_unchanged_pdfs_are_skipped_and_a_layout_change_rebuilds_them(workspace,
 LONG = "{% for i in range(400) %}Paragraph {{ i }} of a very long letter.\n\n{% endfor %}Yours,\n"
 
 
+@pytest.mark.slow
 def test_a_letter_over_the_page_limit_fails_alone(workspace, run, monkeypatch):
     monkeypatch.setenv("LETTERS_PAGE_LIMIT", "3")
     template = "{% if recipient.id == 'ada' %}" + LONG + "{% else %}Short.\n\nBye,\n{% endif %}"
@@ -113,6 +118,7 @@ def test_a_letter_over_the_page_limit_fails_alone(workspace, run, monkeypatch):
     assert failures[0]["file"].endswith("appeal.md.j2")
 
 
+@pytest.mark.slow
 def test_fail_fast_stops_at_the_first_failure(workspace, run, monkeypatch):
     monkeypatch.setenv("LETTERS_PAGE_LIMIT", "3")
     root = workspace(**{"templates/appeal.md.j2": LONG})
@@ -151,6 +157,8 @@ def listener():
     server.close()
 
 
+@pytest.mark.weasyprint_warnings("refused to fetch")
+@pytest.mark.slow
 def test_hostile_workspace_opens_no_connection_and_reports_refused_urls(workspace, run, listener):
     port, accepted = listener
     url = f"http://127.0.0.1:{port}/x.png"
@@ -222,6 +230,7 @@ def _all_pdfs_whole(root: Path) -> None:
     assert not list(root.glob("out/**/.*.tmp"))
 
 
+@pytest.mark.slow
 def test_a_build_killed_with_sigkill_resumes_with_only_the_rest(tmp_path, run):
     root = _campaign(tmp_path / "ws", 40)
     process = _start_build(root)
@@ -238,6 +247,7 @@ def test_a_build_killed_with_sigkill_resumes_with_only_the_rest(tmp_path, run):
     assert len(list(root.glob("out/big/appeal/*.pdf"))) == 40
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_says_how_far_it_got(tmp_path):
     root = _campaign(tmp_path / "ws", 40)
     process = _start_build(root)
@@ -250,6 +260,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_far_it_got(tmp_path):
     _all_pdfs_whole(root)
 
 
+@pytest.mark.slow
 def test_shards_merge_into_the_same_print_file_as_one_build(tmp_path, run):
     root = _campaign(tmp_path / "ws", 12)
     for shard in ("1/3", "2/3", "3/3"):
@@ -264,6 +275,7 @@ def test_shards_merge_into_the_same_print_file_as_one_build(tmp_path, run):
     assert texts(tmp_path / "shared/big/print.pdf") == texts(tmp_path / "single/big/print.pdf")
 
 
+@pytest.mark.slow
 def test_merge_print_says_which_letters_are_missing(tmp_path, run):
     root = _campaign(tmp_path / "ws", 6)
     run("build", "-f", "pdf", "--shard", "1/2", "-C", root)
@@ -272,6 +284,7 @@ def test_merge_print_says_which_letters_are_missing(tmp_path, run):
     assert "not ready to print" in result.stderr and "has not been built" in result.stderr
 
 
+@pytest.mark.slow
 def test_merge_print_refuses_letters_out_of_date(tmp_path, run):
     root = _campaign(tmp_path / "ws", 4)
     for shard in ("1/2", "2/2"):
@@ -284,6 +297,7 @@ def test_merge_print_refuses_letters_out_of_date(tmp_path, run):
     assert "big/appeal/person-002.pdf is out of date" in result.stderr
 
 
+@pytest.mark.slow
 def test_print_file_keeps_each_letters_images_fonts_and_sizes(workspace, run):
     import zlib
 
@@ -310,6 +324,7 @@ def test_print_file_keeps_each_letters_images_fonts_and_sizes(workspace, run):
     assert "Nguyễn Thị Hoa" in PdfReader(out / "print-a4.pdf").pages[0].extract_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("variant", "marker"), [("pdf/a-3u", b"pdfaid"), ("pdf/ua-1", b"pdfuaid")])
 def test_pdf_variants_from_the_command_line(workspace, run, variant, marker):
     root = workspace()
@@ -327,6 +342,7 @@ def test_unknown_pdf_variant_is_a_usage_error(workspace, run):
     assert "--pdf-variant 'pdf/x' is not one of: pdf/a-3u, pdf/ua-1" in result.stderr
 
 
+@pytest.mark.slow
 def test_images_and_imported_css_the_pdf_used_are_inputs(workspace, run):
     root = workspace(
         **{
@@ -355,6 +371,7 @@ def test_a_partial_computed_by_name_is_an_input(workspace, run):
     assert "Part two." in (root / "out/free-expression/appeal/ada.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_partial_build_keeps_the_other_letters_failures(workspace, run, monkeypatch):
     monkeypatch.setenv("LETTERS_PAGE_LIMIT", "3")
     root = workspace(**{"templates/appeal.md.j2": LONG})
@@ -365,3 +382,32 @@ def test_a_partial_build_keeps_the_other_letters_failures(workspace, run, monkey
     assert run("build", "-f", "pdf", "--to", "ada", "-C", root).exit_code == 0
     failures = json.loads(path.read_text())["failures"]
     assert [entry["recipient"] for entry in failures] == ["hoa"]
+
+
+@pytest.mark.slow
+def test_merge_print_of_an_undated_case_honours_source_date_epoch(workspace, run, monkeypatch):
+    """Shards of an undated case built with SOURCE_DATE_EPOCH set merge with it set: "today"
+    is decided in one place for every command (merge-print once used the clock)."""
+    undated = CASE.replace("date: 2026-03-14\n", "")
+    root = workspace(**{"cases/free-expression.yaml": undated})
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "946684800")  # 1 January 2000
+    for shard in ("1/2", "2/2"):
+        assert run("build", "-f", "pdf", "--shard", shard, "-C", root).exit_code == 0
+    result = run("merge-print", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    text = "".join(
+        page.extract_text() for page in PdfReader(root / "out/free-expression/print.pdf").pages
+    )
+    assert "1 January 2000" in text
+
+
+def test_failures_json_names_each_letter_in_its_own_field(workspace, run, monkeypatch):
+    monkeypatch.setenv("LETTERS_PAGE_LIMIT", "3")
+    root = workspace(**{"templates/appeal.md.j2": LONG})
+    assert run("build", "-f", "pdf", "-j", "1", "-C", root).exit_code == 1
+    failures = json.loads((root / "out/free-expression/failures.json").read_text())["failures"]
+    assert [f["letter"] for f in failures] == [
+        "free-expression/appeal/ada",
+        "free-expression/appeal/hoa",
+    ]
+    assert all(not f["error"].startswith("free-expression/") for f in failures)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import CASE, RECIPIENTS, files_under
 
 
@@ -234,6 +236,7 @@ def test_markup_in_data_is_shown_not_interpreted(workspace, run):
     assert "Ada [/] [bold]Lovelace" in result.stdout
 
 
+@pytest.mark.slow
 def test_print_implies_pdf(workspace, run):
     root = workspace()
     result = run("build", "--print", "-C", root)

@@ -252,6 +252,7 @@ def test_a_letter_using_a_huge_image_fails_naming_it(workspace: Path):
     assert caught.value.file == workspace.resolve() / "images/chart.png"
 
 
+@pytest.mark.slow
 def test_a_huge_image_in_a_data_url_or_a_stylesheet_fails_the_letter(workspace: Path):
     import base64
 
@@ -280,6 +281,7 @@ def test_a_renderer_carries_on_after_a_letter_with_a_huge_image(workspace: Path)
     assert output.warnings == []
 
 
+@pytest.mark.weasyprint_warnings("is not a PNG, JPEG")
 def test_a_damaged_png_is_a_warning_and_not_drawn(workspace: Path):
     (workspace / "broken.png").write_bytes(b"not a png")
     output = render(PdfRenderer(workspace), make_letter(body_markdown="![a](broken.png)"))
@@ -290,6 +292,7 @@ def test_a_damaged_png_is_a_warning_and_not_drawn(workspace: Path):
     assert embedded_images(output) == 0
 
 
+@pytest.mark.weasyprint_warnings("is or passes through a link")
 def test_links_in_the_workspace_are_not_followed(workspace: Path, tmp_path: Path):
     from tests.pdf_helpers import write_png
 
@@ -306,6 +309,7 @@ def test_links_in_the_workspace_are_not_followed(workspace: Path, tmp_path: Path
     assert output.resources == [workspace.resolve() / "images/real.png"]
 
 
+@pytest.mark.weasyprint_warnings("is or passes through a link")
 def test_a_linked_stylesheet_is_refused_and_not_read(workspace: Path, tmp_path: Path):
     (workspace / "templates").mkdir()
     (tmp_path / "elsewhere.css").write_text("@page { size: A5 }")
@@ -323,6 +327,7 @@ def test_a_linked_stylesheet_is_refused_and_not_read(workspace: Path, tmp_path: 
     assert workspace.resolve() / "templates/real.css" in output.resources
 
 
+@pytest.mark.weasyprint_warnings("is not a regular file")
 def test_a_fifo_is_refused_without_waiting(workspace: Path):
     os.mkfifo(workspace / "pipe.png")
     output = render(PdfRenderer(workspace), make_letter(body_markdown="![a](pipe.png)"))

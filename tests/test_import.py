@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from letters.errors import LettersError
-from letters.importer import import_recipients, slugify, unique_id
+from letters.importing import import_recipients, slugify, unique_id
 from letters.workspace import load_workspace
 from letters.workspace.schema import Recipient
 from letters.workspace.yamlio import load_yaml
@@ -650,8 +650,3 @@ def test_a_broken_spreadsheet_is_an_error_not_a_crash(workspace, run, tmp_path):
     (tmp_path / "broken.xlsx").write_bytes(b"not a zip file")
     result = run("import", tmp_path / "broken.xlsx", "-C", root)
     assert result.exit_code == 2 and "cannot read the spreadsheet" in result.stderr
-
-
-def test_recipients_conftest_fixture_is_what_these_tests_assume():
-    # The tests above rely on these two entries; fail here first if conftest changes.
-    assert "  - id: ada\n" in RECIPIENTS and "  - id: hoa\n" in RECIPIENTS

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from letters import importer
-from letters.importer import import_recipients
+from letters.importing import import_recipients
 from letters.workspace.yamlio import load_yaml
 
 DATA = Path(__file__).parent / "data"
@@ -313,7 +312,7 @@ def test_a_zip_that_is_not_a_workbook_is_an_error(workspace, run, tmp_path, no_c
 def test_a_part_too_large_once_unzipped_is_refused_before_it_is_unzipped(
     workspace, run, tmp_path, no_calamine, monkeypatch
 ):
-    monkeypatch.setattr(importer, "MAX_PART_MB", 1)
+    monkeypatch.setattr("letters.importing.workbook_zip.MAX_PART_MB", 1)
     root = workspace()
     padding = "<row/>" * 200_000  # 1.2 MB of XML that zips to almost nothing
     source = write_xlsx(tmp_path / "bomb.xlsx", HEADER + padding)
@@ -402,6 +401,7 @@ def test_the_ods_fixture_still_imports(workspace, run, tmp_path):
 # Legacy .xls: read in a child process -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_xls_is_read_in_a_child_process(workspace, run, tmp_path, no_calamine):
     # An .xlsx saved under an .xls name is read by calamine all the same, in the child.
     root = workspace()
@@ -412,6 +412,7 @@ def test_an_xls_is_read_in_a_child_process(workspace, run, tmp_path, no_calamine
     assert "Nguyễn Văn An" in names(root)
 
 
+@pytest.mark.slow
 def test_an_xls_of_garbage_is_an_error(workspace, run, tmp_path, no_calamine):
     root = workspace()
     source = tmp_path / "garbage.xls"
@@ -421,6 +422,7 @@ def test_an_xls_of_garbage_is_an_error(workspace, run, tmp_path, no_calamine):
     assert "garbage.xls" in result.stderr and "cannot read the spreadsheet" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_xls_that_kills_the_child_is_an_error_not_a_crash(workspace, run, tmp_path, no_calamine):
     # calamine asks for 512 GB for this sheet and aborts: the child dies, letters does not.
     root = workspace()
@@ -434,8 +436,9 @@ def test_an_xls_that_kills_the_child_is_an_error_not_a_crash(workspace, run, tmp
     assert "save it as .xlsx or .csv" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_xls_that_takes_too_long_is_stopped(workspace, run, tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "CHILD_SECONDS", 0.001)
+    monkeypatch.setattr("letters.importing.legacy_xls.CHILD_SECONDS", 0.001)
     root = workspace()
     source = tmp_path / "slow.xls"
     shutil.copy(DATA / "targets.xlsx", source)
@@ -470,7 +473,7 @@ def test_a_folder_or_a_device_is_refused(workspace, run, tmp_path, kind):
 
 
 def test_a_csv_over_the_size_limit_is_refused(workspace, run, tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "MAX_FILE_MB", 1)
+    monkeypatch.setattr("letters.importing.tables.MAX_FILE_MB", 1)
     root = workspace()
     source = tmp_path / "huge.csv"
     source.write_text("Name\n" + "Ada\n" * 300_000, "utf-8")

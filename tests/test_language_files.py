@@ -223,7 +223,7 @@ def test_a_missing_key_is_named(german, run):
     stderr = check_fails(run, german(text))
     assert "languages/de.toml:1: error:" in stderr
     assert "language file has no 'reference', 'list_separator'" in stderr
-    assert "copy letters/languages/en.toml" in stderr
+    assert "copy letters/workspace/languages/en.toml" in stderr
 
 
 def test_invalid_toml_gives_its_line_and_column(german, run):

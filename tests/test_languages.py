@@ -64,6 +64,7 @@ def test_list_shows_which_variant_each_recipient_gets(workspace, run):
     assert any("ada" in row and "appeal.md.j2" in row and " en " in row for row in rows)
 
 
+@pytest.mark.slow
 def test_sample_vietnamese_letter_is_vietnamese_in_pdf(sample, run):
     result = run(
         "build", "cyber-dissidents-2003", "-f", "pdf", "--to", "vn-chief-justice", "-C", sample

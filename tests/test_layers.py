@@ -26,7 +26,6 @@ LAYERS: dict[str, int] = {
     "layout": 3,
     "output": 4,
     "importing": 4,
-    "importer": 4,  # until the importer is split into importing/
     "deliver": 5,
     "commands": 6,
     "cli": 7,

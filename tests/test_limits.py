@@ -17,6 +17,7 @@ DOUBLING = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -48,6 +49,7 @@ def test_runaway_templates_fail_with_a_clear_message(workspace, monkeypatch, bod
     assert caught.value.hint
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["check", "build"])
 def test_limits_apply_in_check_and_build(workspace, run, command):
     root = workspace(**{"templates/appeal.md.j2": f"{DOUBLING}\n\nYours,\n"})

@@ -37,6 +37,7 @@ def test_a_journal_linked_outside_is_refused_and_the_target_untouched(workspace,
     assert not (root / CASE_DIR / "appeal").exists()
 
 
+@pytest.mark.slow
 def test_a_template_folder_linked_outside_gets_no_files(workspace, run, tmp_path):
     root = workspace()
     elsewhere = tmp_path / "elsewhere"
@@ -134,6 +135,7 @@ def test_write_errors_carry_the_path_and_a_hint(tmp_path: Path):
     assert "this is a folder" in caught.value.message
 
 
+@pytest.mark.slow
 def test_forged_out_folder_is_rebuilt_not_reused(workspace, run, tmp_path, monkeypatch):
     """Item 4: PDFs from another template with a manifest claiming they match."""
     other = workspace(
@@ -165,6 +167,7 @@ def test_a_print_file_no_verified_manifest_vouches_for_is_deleted(workspace, run
     assert not planted.exists()
 
 
+@pytest.mark.slow
 def test_own_print_files_survive_a_rebuild(workspace, run):
     root = workspace()
     assert run("build", "--print", "-C", root).exit_code == 0
@@ -173,6 +176,7 @@ def test_own_print_files_survive_a_rebuild(workspace, run):
     assert (root / CASE_DIR / "print.pdf").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_shards_from_another_machine_merge_with_a_shared_key(workspace, run, tmp_path, monkeypatch):
     root = workspace()
     monkeypatch.setenv("LETTERS_TRUST_KEY", "campaign office 2026")

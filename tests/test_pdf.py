@@ -144,6 +144,7 @@ def test_numbered_list_keeps_its_numbering(renderer: PdfRenderer):
     assert in_order(page_texts(output)[0], "4. four", "5. five")
 
 
+@pytest.mark.slow
 def test_closing_and_signature_stay_together_with_some_of_the_body(long_letter: PdfOutput):
     last = page_texts(long_letter)[-1]
     assert "Yours sincerely," in last and "Campaign Director" in last
@@ -206,6 +207,7 @@ def test_metadata_comes_from_the_letter(short_letter: PdfOutput):
     assert pdf.trailer["/Root"]["/Lang"] == "en-GB"
 
 
+@pytest.mark.slow
 def test_same_letter_gives_the_same_bytes(workspace: Path, renderer: PdfRenderer):
     letter = make_letter(body_markdown=long_body(paragraphs=6))
     first = render(renderer, letter).data
@@ -213,6 +215,7 @@ def test_same_letter_gives_the_same_bytes(workspace: Path, renderer: PdfRenderer
     assert render(PdfRenderer(workspace), letter).data == first
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["pdf/a-3u", "pdf/ua-1"])
 def test_pdf_variants_are_deterministic_too(workspace: Path, variant: str):
     variant_renderer = PdfRenderer(workspace, pdf_variant=variant)
@@ -276,6 +279,7 @@ def test_workspace_logo_and_signature_are_embedded(workspace: Path, renderer: Pd
     assert output.warnings == []
 
 
+@pytest.mark.weasyprint_warnings("refused to fetch")
 def test_only_workspace_files_are_fetched(
     tmp_path: Path, no_network: list[object], capfd: pytest.CaptureFixture[str]
 ):
@@ -309,6 +313,7 @@ def test_only_workspace_files_are_fetched(
     assert capfd.readouterr().err == ""
 
 
+@pytest.mark.weasyprint_warnings("unknown property")
 def test_stylesheet_mistakes_are_warnings_not_output(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ):
@@ -322,6 +327,7 @@ def test_stylesheet_mistakes_are_warnings_not_output(
     assert capfd.readouterr().err == ""
 
 
+@pytest.mark.weasyprint_warnings("does not exist")
 def test_missing_workspace_image_is_a_warning(workspace: Path, renderer: PdfRenderer):
     output = render(renderer, make_letter(body_markdown="![chart](charts/missing.png)"))
     assert any("charts/missing.png does not exist" in warning for warning in output.warnings)

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import markdown
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -77,6 +78,7 @@ def visible_text(rendered_html: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", rendered_html))
 
 
+@pytest.mark.slow
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -155,6 +157,7 @@ EXPRESSIONS = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -201,6 +201,7 @@ def test_includes_in_partials_and_the_layout_are_checked_too(workspace, run):
     )
 
 
+@pytest.mark.slow
 def test_a_template_over_a_limit_is_not_run_again_for_every_recipient(workspace, monkeypatch):
     monkeypatch.setenv("LETTERS_TIME_LIMIT", "1")
     loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
@@ -224,6 +225,7 @@ def test_a_template_over_a_limit_is_not_run_again_for_every_recipient(workspace,
     assert all("took longer than the limit of 1 s" in f.message for f in failures)
 
 
+@pytest.mark.slow
 def test_the_layout_runs_under_time_and_memory_limits(workspace, run):
     loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
     root = workspace(**{"templates/letter.html.j2": f"<html>\n{loop}\n</html>"})
@@ -241,6 +243,7 @@ def test_the_layout_runs_under_time_and_memory_limits(workspace, run):
     assert "rendering the page layout needed more memory than the limit of 64 MB" in result.stderr
 
 
+@pytest.mark.slow
 def test_swapping_a_partial_for_a_link_while_previewing_never_leaks(workspace, secret, run):
     """The check-then-read race of item 10: a link swapped in after any check is refused."""
     import threading

@@ -102,6 +102,7 @@ def test_pdf_workers_die_with_a_build_killed_by_sigkill(tmp_path: Path):
         log.close()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LINUX, reason="PR_SET_PDEATHSIG is Linux only")
 def test_a_worker_whose_build_is_already_gone_exits_at_once():
     """The race: the build died before the worker armed its death signal."""
@@ -118,6 +119,7 @@ def test_a_worker_whose_build_is_already_gone_exits_at_once():
     assert "still running" not in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LINUX, reason="PR_SET_PDEATHSIG is Linux only")
 def test_a_worker_arms_the_death_signal():
     code = (
@@ -144,6 +146,7 @@ def _with_layout(workspace, layout: str) -> Path:
     return workspace(**{"templates/letter.html.j2": LAYOUT_HEAD + layout})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_layout_that_runs_forever_fails_naming_the_layout(workspace, run, monkeypatch, jobs):
     monkeypatch.setenv("LETTERS_TIME_LIMIT", "1")
@@ -161,6 +164,7 @@ def test_a_layout_that_runs_forever_fails_naming_the_layout(workspace, run, monk
     assert not list(root.glob("out/**/*.pdf"))
 
 
+@pytest.mark.slow
 def test_a_layout_that_eats_memory_fails_naming_the_layout(workspace, run, monkeypatch):
     monkeypatch.setenv("LETTERS_MEMORY_LIMIT_MB", "200")
     root = _with_layout(

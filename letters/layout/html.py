@@ -133,7 +133,7 @@ def letter_page(letter: Letter, workspace: Path, limits: Limits | None = None) -
     context = page_context(letter, layout, workspace)
     try:
         with guarded(limits, "rendering the page layout"):
-            return template.render(context)
+            return with_content_policy(template.render(context))
     except LimitExceeded as exceeded:
         raise OverLimitError(str(exceeded), file=layout.template, hint=exceeded.hint) from None
     except MemoryError:
@@ -149,8 +149,26 @@ def letter_page(letter: Letter, workspace: Path, limits: Limits | None = None) -
             f"the letter layout could not be rendered: {error}",
             file=layout.template,
             line=template_line(error, layout.template),
-            hint="compare it with the default letters/assets/letter.html.j2",
+            hint="compare it with the default letters/layout/assets/letter.html.j2",
         ) from error
+
+
+# Opened in a browser, an HTML letter may load nothing from the network: a template (or the
+# data it shows) could otherwise send the recipient list to a stranger's server in an image
+# URL. WeasyPrint ignores the tag; its own fetcher refuses such URLs anyway.
+CONTENT_POLICY = (
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+    "img-src file: data:; style-src file: data: 'unsafe-inline'; font-src file: data:\">"
+)
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+
+
+def with_content_policy(page: str) -> str:
+    """The page with CONTENT_POLICY first in its head (before anything that could load)."""
+    head = _HEAD.search(page)
+    if head is None:
+        return CONTENT_POLICY + "\n" + page
+    return page[: head.end()] + "\n" + CONTENT_POLICY + page[head.end() :]
 
 
 RETURN_ADDRESS_CHARS = 66  # what fits one 6.5 pt line across the 80 mm field

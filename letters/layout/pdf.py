@@ -27,6 +27,9 @@ from letters.layout.html import ASSETS_DIR, FONTS_CSS
 from letters.workspace.images import ImageTooLargeError, check_image
 
 _SHOWN_URL_LENGTH = 120
+# An image, stylesheet or font a letter uses; a CJK font is about 20 MB. Anything larger is
+# refused before it is read (the PDF stage runs without a memory cap: Pango aborts on one).
+MAX_FETCH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -87,7 +90,7 @@ class SafeURLFetcher(URLFetcher):
             path = self.local_path(url)
             if self._in_workspace(path):
                 try:
-                    body = self._confined.read_bytes(path)
+                    body = self._confined.read_bytes(path, MAX_FETCH_BYTES)
                 except LettersError as error:
                     raise self._refuse(url, self._reason(error, path)) from None
                 self._check_image(url, body, path)

@@ -7,6 +7,7 @@ import json
 
 from letters.atomic import Writable
 from letters.errors import LettersError
+from letters.output.manifest import MAX_RECORD_BYTES
 from letters.output.plan import Job
 from letters.output.results import OutputResult
 
@@ -38,7 +39,8 @@ def write_failures(
     entries = []
     if partial:
         with contextlib.suppress(LettersError, ValueError, KeyError, TypeError):
-            old = json.loads(out.read_text(path))["failures"] if out.is_file(path) else []
+            text = out.read_text(path, MAX_RECORD_BYTES) if out.is_file(path) else ""
+            old = json.loads(text)["failures"] if text else []
             entries = [
                 entry
                 for entry in old

@@ -25,6 +25,9 @@ from letters.fileio import Confined
 from letters.output.trust import signature, verified
 
 MANIFEST = "manifest.json"
+# A manifest holds about 1 KB a letter; a larger file (a sparse one shipped in out/, say)
+# is not read at all, so its letters are rebuilt.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
 PRINT_FILE_PREFIX = "print"
 
 
@@ -80,7 +83,7 @@ class Manifest:
         if not self.out.root.is_dir() or self.out.kind(relative) != "file":
             return {}
         try:
-            return json.loads(self.out.read_text(relative))
+            return json.loads(self.out.read_text(relative, MAX_RECORD_BYTES))
         except (ValueError, LettersError):
             return {}
 
@@ -106,7 +109,7 @@ class Manifest:
         if not self.out.root.is_dir() or self.out.kind(self.journal) != "file":
             return []
         try:
-            return self.out.read_text(self.journal).splitlines()
+            return self.out.read_text(self.journal, MAX_RECORD_BYTES).splitlines()
         except LettersError:
             return []
 

@@ -51,7 +51,8 @@ def plan_case(
 ) -> tuple[list[Job], list[LettersError]]:
     """The letters of one case (filtered by `only` selectors), and problems in its rules."""
     errors: list[LettersError] = []
-    by_template: dict[str, list[str]] = {}
+    # Sets, and each selector once: a case may repeat `all` thousands of times.
+    by_template: dict[str, set[str]] = {}
     located = case_file.located
     for index, rule in enumerate(case_file.case.letters):
         if rule.template in workspace.broken_templates and rule.template not in workspace.templates:
@@ -66,8 +67,12 @@ def plan_case(
                 )
             )
             continue
-        chosen = by_template.setdefault(rule.template, [])
+        chosen = by_template.setdefault(rule.template, set())
+        seen: set[str] = set()
         for position, selector in enumerate(rule.to):
+            if selector in seen:
+                continue
+            seen.add(selector)
             problem = check_selector(workspace, selector)
             if problem:
                 errors.append(
@@ -78,10 +83,9 @@ def plan_case(
                     )
                 )
                 continue
-            chosen.extend(r.id for r in workspace.recipients if matches(r, selector))
+            chosen.update(r.id for r in workspace.recipients if matches(r, selector))
     jobs: list[Job] = []
-    for template_name, ids in by_template.items():
-        wanted = set(ids)
+    for template_name, wanted in by_template.items():
         for recipient in workspace.recipients:
             if recipient.id not in wanted:
                 continue

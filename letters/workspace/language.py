@@ -1,4 +1,4 @@
-"""Words and patterns the tool writes itself, per language, read from letters/languages/*.toml.
+"""Words and patterns the tool writes itself, per language (letters/workspace/languages/).
 
 A campaign folder may bring its own `languages/<tag>.toml`, and a campaign folder may come
 from a stranger. So a language file is read without following links (`Confined`), checked
@@ -33,7 +33,7 @@ FILE_LIMIT = 64 * 1024  # bytes in a campaign's language file
 TEXT_LIMIT = 200  # characters in one value
 DATE_PATTERN_LIMIT = 100  # characters in the Babel date pattern
 SAMPLE_DATE = dt.date(2026, 12, 31)
-COPY_HINT = "copy letters/languages/en.toml and translate every line"
+COPY_HINT = "copy letters/workspace/languages/en.toml and translate every line"
 
 # Which placeholders each pattern may use; every other value is plain text.
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
@@ -155,7 +155,7 @@ _HINTS = {
 
 @dataclass(frozen=True)
 class Labels:
-    """Words the tool itself writes, in the letter's language (see letters/languages/)."""
+    """Words the tool itself writes, in the letter's language (see languages/ beside this)."""
 
     subject: str = "Subject"
     reference: str = "Our reference"
@@ -389,4 +389,4 @@ def _hint_for(key: str) -> str:
     if allowed:
         shown = " and ".join(f"{{{name}}}" for name in allowed)
         return f"this pattern may use only {shown}, each written exactly so"
-    return f"write a short line of text, as in letters/languages/{DEFAULT_LANGUAGE}.toml"
+    return f"write a short line of text, as in {LANGUAGES_DIR.name}/{DEFAULT_LANGUAGE}.toml"

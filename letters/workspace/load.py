@@ -49,13 +49,17 @@ class Workspace:
     broken_templates: set[str] = field(default_factory=set)
     # What all YAML files of this load may hold together (bytes and values).
     yaml_budget: YamlBudget | None = None
+    _by_id: dict[str, Recipient] = field(default_factory=dict, repr=False)
+    _tags: set[str] | None = field(default=None, repr=False)
 
     @property
     def templates_dir(self) -> Path:
         return self.root / TEMPLATES_DIR
 
     def recipient(self, recipient_id: str) -> Recipient | None:
-        return next((r for r in self.recipients if r.id == recipient_id), None)
+        if len(self._by_id) != len(self.recipients):  # built once the list is complete
+            self._by_id = {r.id: r for r in self.recipients}
+        return self._by_id.get(recipient_id)
 
     def recipient_line(
         self, recipient_id: str, *path: str | int, key: bool = False
@@ -69,7 +73,10 @@ class Workspace:
         return located.file, line, column
 
     def tags(self) -> set[str]:
-        return {tag for recipient in self.recipients for tag in recipient.tags}
+        if self._tags is None or len(self._by_id) != len(self.recipients):
+            self.recipient("")  # refresh the index first
+            self._tags = {tag for recipient in self.recipients for tag in recipient.tags}
+        return self._tags
 
     def template_for(self, name: str, language: str) -> TemplateFile:
         """The variant of template `name` for `language` (pt-BR → pt → default)."""

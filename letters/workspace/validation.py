@@ -32,8 +32,15 @@ def suggest(word: str, options: list[str] | set[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
-def validate(model: type[BaseModel], located: Locator, prefix: tuple[Any, ...] = ()) -> Any:
-    """Validate located data against a model; raise every problem, each at its line."""
+def validate(
+    model: type[BaseModel], located: Locator, prefix: tuple[Any, ...] = (), *, cells: bool = False
+) -> Any:
+    """Validate located data against a model; raise every problem, each at its line.
+
+    With `cells` the data is a spreadsheet row, whose locator names each field by its column:
+    a message then leaves the field's name out and quotes a value that is not allowed, and a
+    missing field is reported at its own path (its empty cell), not at the mapping lacking it.
+    """
     data = located.data
     for part in prefix:
         data = data[part]
@@ -41,7 +48,7 @@ def validate(model: type[BaseModel], located: Locator, prefix: tuple[Any, ...] =
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
         raise LettersErrors(
-            [_explain(err, model, located, prefix) for err in exc.errors()]
+            [_explain(err, model, located, prefix, cells) for err in exc.errors()]
         ) from None
 
 
@@ -66,12 +73,13 @@ def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _explain(
-    error: Any, model: type[BaseModel], located: Locator, prefix: tuple[Any, ...]
+    error: Any, model: type[BaseModel], located: Locator, prefix: tuple[Any, ...], cells: bool
 ) -> LettersError:
     loc = tuple(part for part in error["loc"] if not isinstance(part, str) or part[0] != "[")
     kind = error["type"]
     path = (*prefix, *loc)
     where = ".".join(str(p) for p in loc if isinstance(p, str)) or "file"
+    named = "" if cells else f"{where}: "  # a cell's locator names the field by its column
     if kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _field_names(model, loc[:-1])
@@ -79,23 +87,27 @@ def _explain(
         return located.error(path, f"unknown key {key!r}", hint, key=True)
     if kind == "missing":
         key = str(loc[-1])
+        if cells:
+            return located.error(path, f"the {key} is missing")
         return located.error(
             path[:-1], f"missing required key {key!r}", f"add `{key}:` with a value"
         )
     if error.get("input", "") is None:
         return located.error(
-            path, f"{where}: is empty", "write a value after the colon, or remove the line"
+            path, f"{named}is empty", "write a value after the colon, or remove the line"
         )
     if kind in ("string_type", "str_type"):
-        return located.error(path, f"{where}: expected text", "write a single value, not a list")
+        return located.error(path, f"{named}expected text", "write a single value, not a list")
     if kind in ("tuple_type", "list_type"):
-        return located.error(path, f"{where}: expected a list", "write `- item` lines or [a, b]")
+        return located.error(path, f"{named}expected a list", "write `- item` lines or [a, b]")
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return located.error(path, f"{where}: expected a mapping of `key: value` lines")
+        return located.error(path, f"{named}expected a mapping of `key: value` lines")
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
+        if cells:
+            return located.error(path, f"{error.get('input')!r} is not allowed: use {expected}")
         return located.error(path, f"{where}: must be one of {expected}")
     if kind == "too_short":
-        return located.error(path, f"{where}: must not be empty", "add at least one entry")
+        return located.error(path, f"{named}must not be empty", "add at least one entry")
     message = str(error["msg"]).removeprefix("Value error, ")
-    return located.error(path, f"{where}: {message}")
+    return located.error(path, f"{named}{message}")
