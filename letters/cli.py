@@ -283,17 +283,13 @@ def import_(
 def main() -> None:
     try:
         app()
-    except OSError as exc:
-        # A disk or permission problem that no library call turned into a WriteError:
-        # still the user's to fix, and still named.
-        if os.environ.get("LETTERS_DEBUG"):
-            raise
-        where = f"{exc.filename}: " if exc.filename else ""
-        err.print(f"[red]error:[/red] {escape(where)}{escape(exc.strerror or str(exc))}")
-        sys.exit(EXIT_OUTPUT)
     except Exception as exc:
         if os.environ.get("LETTERS_DEBUG"):
             raise
+        if isinstance(exc, OSError):  # a disk problem no library call named: still named
+            where = f"{exc.filename}: " if exc.filename else ""
+            err.print(f"[red]error:[/red] {escape(where)}{escape(exc.strerror or str(exc))}")
+            sys.exit(EXIT_OUTPUT)
         err.print(
             f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}\n"
             "  This is a bug in letters, not in your files. Run again with LETTERS_DEBUG=1 "

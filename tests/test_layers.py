@@ -29,6 +29,8 @@ LAYERS: dict[str, int] = {
     "deliver": 5,
     "commands": 6,
     "cli": 7,
+    "cli_print": 7,
+    "cli_mail": 7,
     "display": 7,
     "__main__": 7,
     "__init__": 0,
