@@ -206,25 +206,19 @@ def build(
 def preview(
     context: typer.Context,
     case: Annotated[str, typer.Argument(help="The case id (file name in cases/).")],
-    to: Annotated[str, typer.Option("--to", help="The recipient id.")],
+    to: Annotated[str | None, typer.Option("--to", help="The recipient id.")] = None,
     template: Annotated[
         str | None, typer.Option(help="The template, when the recipient gets several.")
     ] = None,
     plain: Annotated[bool, typer.Option(help="Print the raw Markdown.")] = False,
+    pager: Annotated[bool, typer.Option(help="Page a long letter in a terminal.")] = True,
     project: Project = None,
 ) -> None:
     """Show one letter in the terminal."""
     from letters.commands.preview import preview as run_preview
-    from letters.controls import for_terminal
+    from letters.display import show_letter
 
-    text = for_terminal(run_preview(_root(context, project), case, to, template))
-    if plain or not out.is_terminal:
-        sys.stdout.write(text)
-        return
-    from rich.markdown import Markdown
-    from rich.panel import Panel
-
-    out.print(Panel(Markdown(text), width=min(out.width, 88)), soft_wrap=False)
+    show_letter(run_preview(_root(context, project), case, to, template), plain, pager)
 
 
 @command("merge-print")
@@ -245,6 +239,7 @@ def merge_print(
         out_dir=out_dir.resolve() if out_dir else None,
         cases=tuple(cases or ()),
         paper=paper,
+        print_file=True,
         duplex=duplex,
     )
     for path in run_merge(root, options):

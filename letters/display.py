@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from letters.controls import for_terminal
-from letters.errors import LettersError, LettersErrors, WriteError
+from letters.errors import LettersError, WriteError, each_error
 
 if TYPE_CHECKING:  # the build and import modules are imported only by their commands
     from rich.progress import Progress, TaskID
@@ -49,7 +49,7 @@ def relative(path: Path, root: Path) -> str:
 
 def show_errors(error: LettersError, root: Path | None, writes: bool = True) -> int:
     """Print every problem as `file:line: error: message` with its hint; the exit code."""
-    errors = error.errors if isinstance(error, LettersErrors) else [error]
+    errors = each_error(error)
     for one in errors:
         where = one.location(root)
         prefix = f"[bold]{escape(where)}[/bold]: " if where else ""
@@ -65,17 +65,49 @@ def show_errors(error: LettersError, root: Path | None, writes: bool = True) -> 
     return EXIT_OUTPUT if writing else EXIT_INPUT
 
 
+def show_letter(text: str, plain: bool, pager: bool) -> None:
+    """A letter's Markdown: raw when piped or --plain, else formatted, through the pager
+    when it is longer than the screen."""
+    import sys
+
+    text = for_terminal(text)
+    if plain or not out.is_terminal:
+        sys.stdout.write(text)
+        return
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    panel = Panel(Markdown(text), width=min(out.width, 88))
+    if pager and text.count("\n") + 4 > out.height:
+        with out.pager(styles=True):
+            out.print(panel, soft_wrap=False)
+    else:
+        out.print(panel, soft_wrap=False)
+
+
 def show_tables(tables: Sequence[Rows]) -> None:
-    # Piped output (grep, a file) gets full rows instead of rows wrapped at 80 columns.
-    console = out if out.is_terminal else Console(highlight=False, width=200)
+    """Tables of plain text. A table wider than the terminal is printed at its own width
+    (the terminal wraps or scrolls it) rather than cutting ids short."""
+    from rich.measure import Measurement
+
     for rows in tables:
         table = Table(title=rows.title, title_justify="left")
         for column in rows.columns:
-            table.add_column(column)
+            # Ids and file names are printed whole; longer text may wrap.
+            table.add_column(column, no_wrap=column in rows.whole, overflow="fold")
         for row in rows.rows:
             # Text cells: "[/red]" in a name is shown, not read as Rich markup.
             table.add_row(*(Text(for_terminal(value)) for value in row))
-        console.print(table)
+        measured = Measurement.get(out, out.options.update_width(100_000), table)
+        # Piped output (grep, a file) gets whole rows; a terminal gets wrapped text.
+        width = measured.minimum if out.is_terminal else measured.maximum
+        if width <= out.width and out.is_terminal:
+            out.print(table)
+        else:
+            wide = Console(
+                file=out.file, width=width, highlight=False, force_terminal=out.is_terminal
+            )
+            wide.print(table)
 
 
 class BuildProgress:

@@ -68,6 +68,13 @@ class LettersErrors(LettersError):
         return "\n".join(error.describe(root) for error in self.errors)
 
 
+def each_error(error: LettersError) -> list[LettersError]:
+    """The single problems inside `error` (several may be nested in one LettersErrors)."""
+    if isinstance(error, LettersErrors):
+        return [one for inner in error.errors for one in each_error(inner)]
+    return [error]
+
+
 class WriteError(LettersError):
     """A problem met while writing output (a full disk, a folder that cannot be written):
     the command exits 1, not 2, since the input was fine."""

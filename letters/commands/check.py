@@ -8,8 +8,10 @@ from pathlib import Path
 
 from letters import dates
 from letters.compose.render import Renderer
-from letters.errors import LettersError
+from letters.errors import LettersError, each_error
+from letters.output.options import BuildOptions
 from letters.output.plan import plan
+from letters.output.prepare import nothing_to_build
 from letters.workspace import load_workspace
 
 
@@ -33,6 +35,8 @@ def check(root: Path, today: dt.date | None = None) -> CheckReport:
     )
     jobs, plan_errors = plan(workspace, [], [], None)
     errors.extend(plan_errors)
+    if not jobs and not errors:
+        errors.append(nothing_to_build(workspace, BuildOptions()))
     renderer = Renderer(workspace)
     seen: set[tuple[str, int, str]] = set()
     for job in jobs:
@@ -43,11 +47,12 @@ def check(root: Path, today: dt.date | None = None) -> CheckReport:
                 workspace.cases[job.case_id], job.template_name, recipient, job.paper, today
             )
             report.letters += 1
-        except LettersError as error:
+        except LettersError as failure:
             # A broken template fails for every recipient: report it once, naming the first.
-            where = (str(error.file), error.line, error.message)
-            if where not in seen:
-                seen.add(where)
-                errors.append(error)
+            for error in each_error(failure):
+                where = (str(error.file), error.line, error.message)
+                if where not in seen:
+                    seen.add(where)
+                    errors.append(error)
     report.errors = errors
     return report

@@ -15,6 +15,7 @@ class Table:
     title: str
     columns: tuple[str, ...]
     rows: list[tuple[str, ...]] = field(default_factory=list)
+    whole: tuple[str, ...] = ("case", "template", "recipient", "file")  # never wrapped
 
 
 def listing(root: Path) -> list[Table]:

@@ -10,13 +10,13 @@ from letters.compose.render import Renderer
 from letters.errors import LettersError, LettersErrors
 from letters.layout.markdown import letter_markdown
 from letters.output.plan import plan
-from letters.workspace import load_workspace, suggest
+from letters.workspace import Workspace, load_workspace, suggest
 
 
 def preview(
     root: Path,
     case_id: str,
-    recipient_id: str,
+    recipient_id: str | None,
     template: str | None = None,
     today: dt.date | None = None,
 ) -> str:
@@ -25,6 +25,8 @@ def preview(
     workspace, errors = load_workspace(root)
     if errors:
         raise LettersErrors(errors)
+    if recipient_id is None:
+        raise _choose_recipient(workspace, case_id)
     jobs, errors = plan(workspace, [case_id], [recipient_id], None)
     if errors:
         raise LettersErrors(errors)
@@ -57,3 +59,16 @@ def preview(
         workspace.cases[case_id], job.template_name, recipient, job.paper, today
     )
     return letter_markdown(letter)
+
+
+def _choose_recipient(workspace: Workspace, case_id: str) -> LettersError:
+    """The error for a preview without --to: who could be previewed."""
+    jobs, errors = plan(workspace, [case_id], [], None)
+    if errors and not jobs:
+        return LettersErrors(errors)
+    who = [f"{job.recipient_id} ({job.template_name})" for job in jobs]
+    shown = ", ".join(who[:20]) + (f" and {len(who) - 20} more" if len(who) > 20 else "")
+    return LettersError(
+        f"choose whose letter to preview with --to; in case {case_id!r}: {shown}",
+        hint=f"e.g. letters preview {case_id} --to {jobs[0].recipient_id}" if jobs else "",
+    )

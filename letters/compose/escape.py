@@ -41,6 +41,20 @@ def escape_markdown(value: Any) -> MarkdownText:
     return MarkdownText(text)
 
 
+# What escape_markdown adds, in one pattern so one left-to-right pass undoes it exactly: a
+# backslash before an escaped character (a doubled backslash is one of them), and entities.
+_ESCAPED = re.compile(r"\\([\\`*_\[\]#+\-.)])|&(amp|lt|gt|#126|#61);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "#126": "~", "#61": "="}
+
+
+def unescape_markdown(text: str) -> str:
+    """The inverse of escape_markdown's escaping, for plain-text places (an e-mail's text
+    part): `&amp;` becomes `&` again and `\\_` becomes `_`, so
+    `unescape_markdown(escape_markdown(value)) == value` for a value without control
+    characters or surrounding spaces (those are replaced or trimmed, not escaped)."""
+    return _ESCAPED.sub(lambda m: m.group(1) or _ENTITIES[m.group(2)], text)
+
+
 def trusted_markdown(value: Any) -> MarkdownText:
     """A value the template author vouches for as Markdown; raw HTML still shows as text."""
     text = "" if value is None else str(value)

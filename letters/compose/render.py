@@ -9,17 +9,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2 import StrictUndefined, pass_context
-from jinja2.runtime import Context
-from jinja2.sandbox import SecurityError
-
 from letters.compose.address import recipient_lines
-from letters.compose.escape import MarkdownText, escape_markdown, hard_break_lines, trusted_markdown
+from letters.compose.escape import MarkdownText, escape_markdown, trusted_markdown
+from letters.compose.filters import (
+    LANGUAGE_KEY,
+    DataValueError,
+    address_block,
+    long_date,
+    prose_list,
+)
 from letters.compose.letter import Letter, SenderBlock
-from letters.compose.sandbox import Record, Sandbox, record
-from letters.compose.template_lines import innermost_template, template_line
-from letters.errors import LettersError, OverLimitError
+from letters.compose.sandbox import Sandbox, record
+from letters.compose.template_errors import UNDEFINED_HINT, template_error
+from letters.compose.undefined import LettersUndefined, Miss, noting_misses
+from letters.errors import LettersError, LettersErrors, OverLimitError
 from letters.fileio import Confined
 from letters.limits import LimitExceeded, Limits, guarded
 from letters.workspace import (
@@ -28,33 +31,11 @@ from letters.workspace import (
     TemplateFile,
     Workspace,
     split_front_matter,
-    suggest,
 )
 from letters.workspace.language import LanguagePack, language_pack
+from letters.workspace.located import Located
 from letters.workspace.schema import Case, Recipient, Sender
 from letters.workspace.templates import ConfinedLoader
-
-LANGUAGE_KEY = "_letters_language"  # the letter's language tag (plain text)
-
-
-class LettersUndefined(StrictUndefined):
-    """Strict undefined whose message names the field and suggests a close one."""
-
-    __slots__ = ()
-
-    @property
-    def _undefined_message(self) -> str:  # type: ignore[override]
-        owner = self._undefined_obj
-        name = self._undefined_name
-        if isinstance(owner, Record):
-            hint = suggest(str(name), list(owner))
-            message = f"{owner.record_name} has no field {name!r}"
-            return f"{message} ({hint})" if hint else message
-        if owner is jinja2.utils.missing:
-            return (
-                f"{name!r} is undefined (the letter knows recipient, case, sender, date, subject)"
-            )
-        return super()._undefined_message
 
 
 class _BodyLoader(ConfinedLoader):
@@ -69,35 +50,6 @@ class _LetterSandbox(Sandbox):
     a template's context holds only the language's tag)."""
 
     language_packs: dict[str, LanguagePack]
-
-
-def _language(context: Context) -> LanguagePack:
-    packs = getattr(context.environment, "language_packs", {})
-    pack = packs.get(context.get(LANGUAGE_KEY))
-    return pack if isinstance(pack, LanguagePack) else language_pack("en")
-
-
-@pass_context
-def prose_list(context: Context, items: Any) -> str:
-    if isinstance(items, str):
-        return items
-    return _language(context).join([str(item) for item in items])
-
-
-@pass_context
-def long_date(context: Context, value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"long_date needs a YYYY-MM-DD date, not {value!r}") from None
-    if not isinstance(value, dt.date):
-        raise ValueError(f"long_date needs a date, not {value!r}")
-    return _language(context).long_date(value)
-
-
-def address_block(recipient: Any) -> MarkdownText:
-    return hard_break_lines(recipient_lines(recipient))
 
 
 def _environment(finalize: Callable[[Any], Any], confined: Confined) -> _LetterSandbox:
@@ -165,6 +117,7 @@ class Renderer:
             env.language_packs[pack.tag] = pack
         date = case.date or today
         context = self.context(case_file, recipient, pack.tag, date, paper)
+        self._letter_data = (case_file, recipient)
         try:
             try:
                 with guarded(self.limits, "rendering the template"):
@@ -173,6 +126,8 @@ class Renderer:
             except LimitExceeded as exc:
                 raise OverLimitError(str(exc), template.path, hint=exc.hint) from None
         except LettersError as error:
+            for one in error.errors if isinstance(error, LettersErrors) else [error]:
+                one.letter = one.letter or label
             error.letter = error.letter or label
             if isinstance(error, OverLimitError):
                 self.over_limit[template.path] = error
@@ -235,11 +190,15 @@ class Renderer:
             return case.title
         try:
             compiled = self.text_env.from_string(template.subject)
-            text = compiled.render(context)
+            with noting_misses(template.path, template.subject_line) as misses:
+                text = compiled.render(context)
         except Exception as exc:
-            raise template_error(
+            error = template_error(
                 exc, template.path, template.subject_line, "subject", self.limits
-            ) from None
+            )
+            raise self._located(exc, error) from None
+        if misses:
+            raise _undefined(misses, "subject")
         return " ".join(text.split())
 
     def _body(self, template: TemplateFile, context: dict[str, Any]) -> str:
@@ -248,15 +207,49 @@ class Renderer:
             compiled = self.markdown_env.get_template(template.path.name)
             parts: list[str] = []
             size = 0
-            # Stream the output so a runaway loop stops at the cap instead of filling memory.
-            for part in compiled.generate(context):
-                size += len(part)
-                if size > cap:
-                    raise self.limits.too_long()
-                parts.append(part)
-            return "".join(parts)
+            with noting_misses(template.path) as misses:
+                # Stream the output so a runaway loop stops at the cap, not filling memory.
+                for part in compiled.generate(context):
+                    size += len(part)
+                    if size > cap:
+                        raise self.limits.too_long()
+                    parts.append(part)
         except Exception as exc:
-            raise template_error(exc, template.path, 0, "template", self.limits) from None
+            error = template_error(exc, template.path, 0, "template", self.limits)
+            raise self._located(exc, error) from None
+        if misses:
+            raise _undefined(misses, "template")
+        return "".join(parts)
+
+    def _located(self, exc: BaseException, error: LettersError) -> LettersError:
+        """A value a filter refused, named at its line in the YAML it came from (the
+        template line that used it goes in the message)."""
+        if not isinstance(exc, DataValueError) or not isinstance(exc.value, str):
+            return error
+        case_file, recipient = self._letter_data
+        located_files: list[tuple[Located, tuple[str | int, ...]]] = [(case_file.located, ())]
+        recipients = self.workspace.recipients_located
+        if recipients is not None:
+            index = self.workspace.recipient_index(recipient.id)
+            located_files.append((recipients, ("recipients", index)))
+        for located, prefix in located_files:
+            path = located.find_value(exc.value, prefix)
+            if path is not None:
+                line, column = located.line_of(path)
+                used = f"{error.location(self.workspace.root)}" if error.file else "the template"
+                return LettersError(f"{exc} (used in {used})", located.file, line, column, exc.hint)
+        return error
+
+
+def _undefined(misses: list[Miss], part: str) -> LettersError:
+    """Every undefined name a template printed, each at its line, in one error."""
+    errors = [
+        LettersError(
+            f"undefined variable in {part}: {message}", Path(file), line, hint=UNDEFINED_HINT
+        )
+        for file, line, message in dict.fromkeys(misses)
+    ]
+    return errors[0] if len(errors) == 1 else LettersErrors(errors)
 
 
 def split_closing(body: str) -> tuple[str, str]:
@@ -282,70 +275,4 @@ def sender_block(sender: Sender) -> SenderBlock:
         website=sender.website,
         logo=sender.logo,
         signature=sender.signature,
-    )
-
-
-# What each kind of template failure means to a campaigner, and what to do about it.
-_EXPLANATIONS: list[tuple[type[BaseException], str, str]] = [
-    (
-        jinja2.TemplateSyntaxError,
-        "template syntax error in {part}: {detail}",
-        "check the {{ }} and {% %} tags around this line",
-    ),
-    (
-        jinja2.UndefinedError,
-        "undefined variable in {part}: {detail}",
-        "use a field that exists in the data, or add it to the YAML "
-        "(free fields go under recipient `fields:` or case `facts:`)",
-    ),
-    (
-        SecurityError,
-        "the {part} tried something templates may not do: {detail}",
-        "templates can read the letter's data but cannot reach Python internals",
-    ),
-    (
-        jinja2.TemplateNotFound,
-        "{part} includes {name!r}, which is not in templates/",
-        "includes and imports must name a file inside the workspace's templates/",
-    ),
-    (
-        RecursionError,
-        "the {part} ran out of resources (RecursionError)",
-        "look for a macro that calls itself",
-    ),
-]
-
-
-def template_error(
-    exc: BaseException, path: Path, line: int, part: str, limits: Limits | None = None
-) -> LettersError:
-    """Turn anything a template raised into a LettersError at the template's line."""
-    if isinstance(exc, LettersError):
-        return exc
-    found = template_line(exc, path)
-    if part == "template" and found:
-        line = found
-    file = path
-    inner = innermost_template(exc, path.parent) if part == "template" else None
-    if inner is not None and not isinstance(exc, jinja2.TemplateSyntaxError):
-        file, line = inner
-    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename and part == "template":
-        file = Path(exc.filename)
-    if isinstance(exc, LimitExceeded):
-        return OverLimitError(f"{part}: {exc}", file, line, hint=exc.hint)
-    if isinstance(exc, MemoryError):
-        exceeded = (limits or Limits.from_env()).too_big(f"the {part}")
-        return OverLimitError(str(exceeded), file, line, hint=exceeded.hint)
-    for kind, message, hint in _EXPLANATIONS:
-        if isinstance(exc, kind):
-            detail = getattr(exc, "message", None) or str(exc)
-            name = getattr(exc, "name", "")
-            return LettersError(
-                message.format(part=part, detail=detail, name=name), file, line, hint=hint
-            )
-    return LettersError(
-        f"error while rendering the {part}: {type(exc).__name__}: {exc}",
-        file,
-        line,
-        hint="check the expression on this line",
     )

@@ -365,3 +365,22 @@ def _shown_path(path: Path, workspace: Path) -> str:
             return str(path.resolve().relative_to(ASSETS_DIR.parent))
         except ValueError:
             return path.name
+
+
+def standalone_pdf(html: str, workspace: Path, label: str) -> PdfOutput:
+    """A page letters lays out itself (envelopes, label sheets) as PDF bytes, with the
+    packaged fonts and the same safe fetcher as a letter.
+
+    Deterministic: WeasyPrint writes no /ID for plain PDF, and the creation date comes from
+    the page's own `<meta name="dcterms.created">`, so the same page gives the same bytes."""
+    fetcher = SafeURLFetcher(workspace, label)
+    font_config = FontConfiguration()
+    with _LOGS.capture() as logged:
+        fonts = weasyprint.CSS(url=FONTS_CSS.as_uri(), url_fetcher=fetcher, font_config=font_config)
+        base_url = workspace.resolve().as_uri() + "/"
+        document = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
+            font_config=font_config, stylesheets=[fonts]
+        )
+        data = document.write_pdf()
+    warnings = list(dict.fromkeys(_fetch_warnings(fetcher, logged)))
+    return PdfOutput(data=data, warnings=warnings, pages=len(document.pages))

@@ -49,6 +49,11 @@ class BuildOptions:
                     f"--shard {index}/{count}: K must be from 1 to N",
                     hint="e.g. --shard 4/4 for the last",
                 )
+        if self.duplex and not self.print_file:
+            raise LettersError(
+                "--duplex pads letters in the print file, so it needs --print",
+                hint="add --print (or leave out --duplex)",
+            )
         if self.to and self.print_file:
             raise LettersError(
                 "--print makes the print file of the whole case, so it cannot go with --to",

@@ -25,7 +25,10 @@ def prepare(
     jobs, errors = plan(workspace, list(options.cases), list(options.to), options.paper)
     if errors:
         raise LettersErrors(errors)
+    if not jobs:
+        raise nothing_to_build(workspace, options)
     if options.shard:
+        # An empty shard is fine: a CI matrix may have more slices than letters.
         jobs = [job for job in jobs if in_shard(job, options.shard)]
     renderer = Renderer(workspace)
     letters: list[tuple[Job, Letter]] = []
@@ -43,4 +46,26 @@ def render_job(renderer: Renderer, workspace: Workspace, job: Job, today: dt.dat
     assert recipient is not None
     return renderer.render(
         workspace.cases[job.case_id], job.template_name, recipient, job.paper, today
+    )
+
+
+def nothing_to_build(workspace: Workspace, options: BuildOptions) -> LettersError:
+    """Why a campaign or a selection yields no letter (a build of nothing is no success)."""
+    if not workspace.recipients:
+        return LettersError(
+            "there is nothing to build: recipients.yaml lists nobody",
+            workspace.root / "recipients.yaml",
+            hint="add recipients under `recipients:`, or import them with `letters import`",
+        )
+    if options.to:
+        chosen = ", ".join(options.to)
+        cases = ", ".join(options.cases) if options.cases else "any case"
+        return LettersError(
+            f"there is nothing to build: --to {chosen} selects nobody who gets a letter in {cases}",
+            hint="`letters list` shows who gets which letter",
+        )
+    return LettersError(
+        "there is nothing to build: no `to:` list in the cases selects a recipient",
+        workspace.root / "cases",
+        hint="add recipient ids, tag:TAG or all to a `to:` list under `letters:`",
     )

@@ -61,14 +61,20 @@ class Workspace:
             self._by_id = {r.id: r for r in self.recipients}
         return self._by_id.get(recipient_id)
 
+    def recipient_index(self, recipient_id: str) -> int:
+        """The position of a recipient's entry in recipients.yaml."""
+        located = self.recipients_located
+        assert located is not None
+        entries = located.data["recipients"]
+        return next(i for i, r in enumerate(entries) if r.get("id") == recipient_id)
+
     def recipient_line(
         self, recipient_id: str, *path: str | int, key: bool = False
     ) -> tuple[Path, int, int]:
         """Where a recipient (or one of its keys, or values) is written in recipients.yaml."""
         located = self.recipients_located
         assert located is not None
-        entries = located.data["recipients"]
-        index = next(i for i, r in enumerate(entries) if r.get("id") == recipient_id)
+        index = self.recipient_index(recipient_id)
         line, column = located.line_of(("recipients", index, *path), key=key)
         return located.file, line, column
 
@@ -245,9 +251,36 @@ def _load_cases(workspace: Workspace, errors: list[LettersError]) -> None:
         case = _validated(Case, located, errors)
         if case is not None:
             errors.extend(_check_images(workspace.root, case, located))
+            errors.extend(_check_send(case, located))
             workspace.cases[path.stem] = CaseFile(path.stem, case, located)
     if not workspace.cases and not errors:
         errors.append(LettersError("no cases found", folder, hint="add cases/<case-id>.yaml"))
+
+
+# A campaign folder may come from a stranger: it must not choose the server that gets your
+# password and your letters, so these keys in `send:` are errors that say where they go.
+SERVER_KEYS = ("host", "port", "user", "username", "password", "security", "bcc", "cafile")
+SERVER_HINT = (
+    "the mail server is your own setting, not the campaign's: put it in "
+    "~/.config/letters/smtp.toml (or LETTERS_SMTP_HOST, LETTERS_SMTP_PORT, "
+    "LETTERS_SMTP_SECURITY, LETTERS_SMTP_USER, or --smtp-host, --smtp-port, --security, --user)"
+)
+PASSWORD_HINT = "the password goes only in LETTERS_SMTP_PASSWORD or your system keyring"
+
+
+def _check_send(case: Case, located: Located) -> list[LettersError]:
+    """Keys in the case's `send:` block other than `from` and `reply_to`."""
+    problems = []
+    for key in (case.send.model_extra or {}) if case.send else {}:
+        server = key in SERVER_KEYS or key.startswith(("smtp", "server", "tls", "ssl"))
+        if server:
+            message = f"send.{key}: mail server settings do not belong in a campaign folder"
+            hint = PASSWORD_HINT if key == "password" else SERVER_HINT
+        else:
+            message = f"unknown key {key!r}"
+            hint = suggest(key, ["from", "reply_to"]) or "allowed keys: from, reply_to"
+        problems.append(located.error(("send", key), message, hint, key=True))
+    return problems
 
 
 def _check_images(root: Path, case: Case, located: Located) -> list[LettersError]:

@@ -39,6 +39,25 @@ class Located:
             probe = probe[:-1]
         return self.value_lines.get((), (1, 1))
 
+    def find_value(self, value: str, within: Path_ = ()) -> Path_ | None:
+        """The path of the first scalar equal to `value` below `within`, or None."""
+        data: Any = self.data
+        for part in within:
+            try:
+                data = data[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        stack: list[tuple[Path_, Any]] = [(tuple(within), data)]
+        while stack:
+            path, node = stack.pop()
+            if node == value and isinstance(node, str):
+                return path
+            if isinstance(node, dict):
+                stack.extend(((*path, key), item) for key, item in reversed(node.items()))
+            elif isinstance(node, list):
+                stack.extend(((*path, i), item) for i, item in reversed(list(enumerate(node))))
+        return None
+
     def error(
         self, path: Path_, message: str, hint: str = "", *, key: bool = False
     ) -> LettersError:

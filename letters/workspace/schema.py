@@ -87,6 +87,34 @@ class Sender(Strict):
     signature: str = ""
 
 
+# An e-mail address, alone or as `Name <address>` (parsed again, strictly, when sending).
+_MAILBOX = re.compile(r'(?:"[^"<>]*"|[^"<>@]*)\s*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@"]+@[^\s<>@"]+')
+
+
+class Send(BaseModel):
+    """A case's `send:` block: who the e-mail comes from and where replies go, nothing else.
+
+    The mail server (host, port, user, password, security, bcc) is the user's own setting,
+    never a campaign's: extra keys are kept here only so that the loader can say, at their
+    line, where each one belongs.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    from_: str = Field("", alias="from")
+    reply_to: str = ""
+
+    @field_validator("from_", "reply_to")
+    @classmethod
+    def _mailbox(cls, value: str) -> str:
+        if value and not _MAILBOX.fullmatch(value.strip()):
+            raise ValueError(
+                'write an e-mail address, e.g. campaigns@example.org or "Open Net Watch" '
+                "<campaigns@example.org>"
+            )
+        return value.strip()
+
+
 class LetterRule(Strict):
     template: str
     to: Texts
@@ -101,6 +129,7 @@ class Case(Strict):
     demands: Texts = ()
     facts: dict[str, Any] = Field(default_factory=dict)
     letters: list[LetterRule] = Field(min_length=1)
+    send: Send | None = None  # e-mail sender details for `letters send`
 
     @field_validator("date", mode="before")
     @classmethod
