@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from letters.errors import LettersError
-from letters.layout.pdf import PdfRenderer
+from letters.layout.pdf import ContentLostError, PdfRenderer
 from letters.workspace.images import MAX_PIXELS, ImageTooLargeError, check_image, image_size
 from tests.conftest import CASE
 from tests.pdf_helpers import embedded_images, make_letter, render
@@ -281,18 +281,16 @@ def test_a_renderer_carries_on_after_a_letter_with_a_huge_image(workspace: Path)
     assert output.warnings == []
 
 
-@pytest.mark.weasyprint_warnings("is not a PNG, JPEG")
-def test_a_damaged_png_is_a_warning_and_not_drawn(workspace: Path):
+def test_a_damaged_png_fails_the_letter(workspace: Path):
     (workspace / "broken.png").write_bytes(b"not a png")
-    output = render(PdfRenderer(workspace), make_letter(body_markdown="![a](broken.png)"))
+    with pytest.raises(ContentLostError) as caught:
+        render(PdfRenderer(workspace), make_letter(body_markdown="![a](broken.png)"))
     assert any(
-        "refused to fetch" in warning and "broken.png is not a PNG" in warning
-        for warning in output.warnings
+        "refused to fetch" in lost and "broken.png is not a PNG" in lost
+        for lost in caught.value.lost
     )
-    assert embedded_images(output) == 0
 
 
-@pytest.mark.weasyprint_warnings("is or passes through a link")
 def test_links_in_the_workspace_are_not_followed(workspace: Path, tmp_path: Path):
     from tests.pdf_helpers import write_png
 
@@ -301,15 +299,16 @@ def test_links_in_the_workspace_are_not_followed(workspace: Path, tmp_path: Path
     (workspace / "images/alias.png").symlink_to("real.png")  # even one that stays inside
     (workspace / "linked").symlink_to("images")
     body = "![a](images/alias.png) ![b](linked/real.png) ![c](images/real.png)"
-    output = render(PdfRenderer(workspace), make_letter(body_markdown=body))
-    refused = "\n".join(output.warnings)
+    with pytest.raises(ContentLostError) as caught:
+        render(PdfRenderer(workspace), make_letter(body_markdown=body))
+    refused = "\n".join(caught.value.lost)
     assert "images/alias.png is or passes through a link" in refused
     assert "linked/real.png is or passes through a link" in refused
-    assert embedded_images(output) == 1  # images/real.png only
+    output = render(PdfRenderer(workspace), make_letter(body_markdown="![c](images/real.png)"))
+    assert embedded_images(output) == 1
     assert output.resources == [workspace.resolve() / "images/real.png"]
 
 
-@pytest.mark.weasyprint_warnings("is or passes through a link")
 def test_a_linked_stylesheet_is_refused_and_not_read(workspace: Path, tmp_path: Path):
     (workspace / "templates").mkdir()
     (tmp_path / "elsewhere.css").write_text("@page { size: A5 }")
@@ -322,16 +321,18 @@ def test_a_linked_stylesheet_is_refused_and_not_read(workspace: Path, tmp_path: 
         '<link rel="stylesheet" href="templates/real.css">'
         "</head><body>Hello</body></html>"
     )
-    output = PdfRenderer(workspace).render(html, letter)
-    assert any("templates/letter.css is or passes through a link" in w for w in output.warnings)
+    with pytest.raises(ContentLostError) as caught:
+        PdfRenderer(workspace).render(html, letter)
+    assert any("templates/letter.css is or passes through a link" in w for w in caught.value.lost)
+    output = PdfRenderer(workspace).render(html.replace("letter.css", "real.css"), letter)
     assert workspace.resolve() / "templates/real.css" in output.resources
 
 
-@pytest.mark.weasyprint_warnings("is not a regular file")
 def test_a_fifo_is_refused_without_waiting(workspace: Path):
     os.mkfifo(workspace / "pipe.png")
-    output = render(PdfRenderer(workspace), make_letter(body_markdown="![a](pipe.png)"))
-    assert any("pipe.png is not a regular file" in warning for warning in output.warnings)
+    with pytest.raises(ContentLostError) as caught:
+        render(PdfRenderer(workspace), make_letter(body_markdown="![a](pipe.png)"))
+    assert any("pipe.png is not a regular file" in lost for lost in caught.value.lost)
 
 
 # -- end to end --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from letters.compose.letter import Labels
 from letters.errors import LettersError
-from letters.layout.pdf import PdfOutput, PdfRenderer
+from letters.layout.pdf import ContentLostError, PdfOutput, PdfRenderer
 from tests.pdf_helpers import (
     SENDER,
     embedded_images,
@@ -279,7 +279,6 @@ def test_workspace_logo_and_signature_are_embedded(workspace: Path, renderer: Pd
     assert output.warnings == []
 
 
-@pytest.mark.weasyprint_warnings("refused to fetch")
 def test_only_workspace_files_are_fetched(
     tmp_path: Path, no_network: list[object], capfd: pytest.CaptureFixture[str]
 ):
@@ -294,10 +293,9 @@ def test_only_workspace_files_are_fetched(
         " url(../../outside.png), url(escape.png), url(../inside.png) }\n",
         "utf-8",
     )
-    output = render(PdfRenderer(workspace), make_letter(body_markdown="![x](ftp://example.org/y)"))
-
-    assert page_size(output) == pytest.approx((419.53, 595.28), abs=1)  # the override applies
-    refused = "\n".join(output.warnings)
+    with pytest.raises(ContentLostError) as caught:
+        render(PdfRenderer(workspace), make_letter(body_markdown="![x](ftp://example.org/y)"))
+    refused = "\n".join(caught.value.lost)
     for url in (
         "https://example.org/x.png",
         "file:///etc/hostname",
@@ -306,11 +304,17 @@ def test_only_workspace_files_are_fetched(
         "ftp://example.org/y",
     ):
         assert url in refused
-    assert all("refused to fetch" in warning for warning in output.warnings)
+    assert all("refused to fetch" in lost for lost in caught.value.lost)
     assert "inside.png" not in refused
-    assert embedded_images(output) == 1  # inside.png only
     assert no_network == []
     assert capfd.readouterr().err == ""
+    # Without the refused URLs the same stylesheet renders, with the one inside image.
+    (workspace / "templates" / "letter.css").write_text(
+        "@page { size: A5 }\nbody { background-image: url(../inside.png) }\n", "utf-8"
+    )
+    output = render(PdfRenderer(workspace), make_letter())
+    assert page_size(output) == pytest.approx((419.53, 595.28), abs=1)  # the override applies
+    assert embedded_images(output) == 1
 
 
 @pytest.mark.weasyprint_warnings("unknown property")
@@ -327,10 +331,10 @@ def test_stylesheet_mistakes_are_warnings_not_output(
     assert capfd.readouterr().err == ""
 
 
-@pytest.mark.weasyprint_warnings("does not exist")
-def test_missing_workspace_image_is_a_warning(workspace: Path, renderer: PdfRenderer):
-    output = render(renderer, make_letter(body_markdown="![chart](charts/missing.png)"))
-    assert any("charts/missing.png does not exist" in warning for warning in output.warnings)
+def test_a_missing_workspace_image_fails_the_letter(workspace: Path, renderer: PdfRenderer):
+    with pytest.raises(ContentLostError) as caught:
+        render(renderer, make_letter(body_markdown="![chart](charts/missing.png)"))
+    assert "charts/missing.png does not exist" in caught.value.message
 
 
 def test_edited_stylesheet_is_picked_up(tmp_path: Path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,14 @@ class PdfOutput:
     warnings: list[str] = field(default_factory=list)
     pages: int = 0
     resources: list[Path] = field(default_factory=list)  # workspace files the PDF used
+
+
+@dataclass
+class ContentLostError(LettersError):
+    """The letter would print without something its template asks for (a refused image,
+    a font that would not load); `lost` says each thing."""
+
+    lost: tuple[str, ...] = ()
 
 
 class RefusedURLError(ValueError):
@@ -265,6 +274,17 @@ class PdfRenderer:
             data = rendered.write_pdf(**self._options())
         warnings = [warning for sheet in sheets for warning in sheet.warnings]
         warnings += _fetch_warnings(fetcher, logged)
+        serious = [warning for warning in dict.fromkeys(warnings) if not _harmless(warning)]
+        if serious:
+            # Nothing is silently dropped: a refused image or an unloadable font would
+            # print a letter that says less than its template.
+            raise ContentLostError(
+                "the PDF would leave something out: " + "; ".join(serious),
+                letter.template_file,
+                hint="use only images, stylesheets and fonts inside the campaign folder, "
+                "as regular files (not links)",
+                lost=tuple(serious),
+            )
         resources = [path for sheet in sheets for path in sheet.resources] + fetcher.fetched
         return PdfOutput(
             data=data,
@@ -326,6 +346,18 @@ class PdfRenderer:
             self._stylesheets = {k: v for k, v in self._stylesheets.items() if k[0] != path}
             self._stylesheets[key] = sheet
         return sheet
+
+
+# What WeasyPrint says that changes nothing a reader sees (a stylesheet rule it cannot use):
+# shown as warnings. Anything else fails the letter.
+_HARMLESS = re.compile(
+    r"Ignored `|Invalid or unsupported selector|Parse error at|Unknown pseudo-element"
+    r"|Expected a media type|Invalid media type|Unsupported stylesheet type"
+)
+
+
+def _harmless(warning: str) -> bool:
+    return "refused to fetch" not in warning and _HARMLESS.search(warning) is not None
 
 
 def _fetch_warnings(fetcher: SafeURLFetcher, logged: list[str]) -> list[str]:
