@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import jinja2
 import markdown
+from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
 from letters.compose.letter import Letter
@@ -79,8 +81,23 @@ def markdown_to_html(text: str) -> str:
     md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
+    md.treeprocessors.register(_ShortListsStayTogether(md), "short_lists", 0)
     converted: str = md.convert(text)
     return converted
+
+
+SHORT_LIST_ITEMS = 6  # a list this short is never split over two pages
+
+
+class _ShortListsStayTogether(Treeprocessor):
+    """Marks short lists `class="keep"`: letter.css moves them to the next page whole, so a
+    list of demands is not split 2/1 across a page break. Longer lists may break, keeping at
+    least two items on each side (also letter.css)."""
+
+    def run(self, root: Element) -> None:
+        for element in root.iter():
+            if element.tag in ("ol", "ul") and len(element.findall("li")) <= SHORT_LIST_ITEMS:
+                element.set("class", "keep")
 
 
 def css_string(text: str) -> str:
@@ -216,6 +233,23 @@ def letter_data(letter: Letter) -> Record:
     return record(data, "letter")
 
 
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
+
+
+def contact_html(items: tuple[str, ...]) -> Markup:
+    """The letterhead's contact line: a web address breaks only after `//` or a `/`, never
+    at a hyphen inside a name ("…/take-" / "action/" would read as part of the address)."""
+    return Markup(" · ").join(_unbroken_url(item) if _URL.match(item) else item for item in items)
+
+
+def _unbroken_url(url: str) -> Markup:
+    scheme, _, rest = url.partition("://")
+    pieces = [f"{scheme}://", *re.findall(r"[^/]+/?|/", rest)]
+    return Markup("<wbr>").join(
+        Markup('<span class="nobr">{}</span>').format(piece) for piece in pieces
+    )
+
+
 def page_context(letter: Letter, layout: Layout, workspace: Path) -> dict[str, Any]:
     """What a layout template can use (documented at the top of the default template):
     plain data only, images and stylesheets as URL strings."""
@@ -230,6 +264,7 @@ def page_context(letter: Letter, layout: Layout, workspace: Path) -> dict[str, A
         "created": letter.date.isoformat(),
         "sender_head": sender.head,
         "sender_contact": sender.contact,
+        "sender_contact_html": contact_html(sender.contact),
         "return_address": return_address(sender.head, sender.address),
         "logo_url": (workspace / sender.logo).as_uri() if sender.logo else "",
         "signature_url": (workspace / sender.signature).as_uri() if sender.signature else "",

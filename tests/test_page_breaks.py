@@ -1,0 +1,63 @@
+"""Letters laid out like a professional's: a short list of demands is never split over two
+pages, a long one keeps two items on each side of a break, and a web address in the
+letterhead breaks only at a slash."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from letters.layout.pdf import PdfRenderer
+from tests.pdf_helpers import PARAGRAPH, SENDER, make_letter, page_texts, render
+
+DEMANDS = "\n".join(f"{n}. Demand number {n} of our appeal." for n in range(1, 4))
+LONG_LIST = "\n".join(f"{n}. Demand number {n} of our appeal." for n in range(1, 11))
+
+
+def pages_holding(texts: list[str], needle: str) -> list[int]:
+    return [index for index, text in enumerate(texts) if needle in text]
+
+
+@pytest.mark.slow
+def test_a_short_list_moves_to_the_next_page_whole(tmp_path: Path):
+    renderer = PdfRenderer(tmp_path)
+    split_somewhere = False
+    # Slide the list down the page a few words at a time: wherever the page ends, its
+    # three items stay on one page.
+    for words in range(0, 400, 25):
+        filler = " ".join(["word"] * words)
+        body = "\n\n".join(["Dear Minister,", PARAGRAPH, PARAGRAPH, PARAGRAPH, filler, DEMANDS])
+        texts = page_texts(render(renderer, make_letter(body_markdown=body)))
+        pages = {p for n in (1, 2, 3) for p in pages_holding(texts, f"Demand number {n} ")}
+        assert len(pages) == 1, (words, pages)
+        split_somewhere |= len(texts) > 1 and pages == {1}
+    assert split_somewhere  # the list did reach a page break and moved
+
+
+@pytest.mark.slow
+def test_a_long_list_keeps_two_items_on_each_side_of_a_break(tmp_path: Path):
+    renderer = PdfRenderer(tmp_path)
+    for words in range(0, 400, 40):
+        filler = " ".join(["word"] * words)
+        body = "\n\n".join(["Dear Minister,", PARAGRAPH, PARAGRAPH, PARAGRAPH, filler, LONG_LIST])
+        texts = page_texts(render(renderer, make_letter(body_markdown=body)))
+        per_page = [
+            sum(f"Demand number {n} " in text for n in range(1, 11)) for text in texts
+        ]
+        assert all(count == 0 or count >= 2 for count in per_page), (words, per_page)
+
+
+def test_a_web_address_in_the_letterhead_breaks_only_at_a_slash(tmp_path: Path):
+    url = "https://www.opennetwatch-campaigns.example/take-action/viet-nam/cybersecurity-law-2018"
+    sender = replace(SENDER, website=url)
+    text = page_texts(render(PdfRenderer(tmp_path), make_letter(sender=sender)))[0]
+    lines = [line.strip() for line in text.splitlines()]
+    joined = next(i for i, line in enumerate(lines) if "https://" in line)
+    address = lines[joined][lines[joined].index("https://") :]
+    while address != url:
+        assert address.endswith("/"), address  # every break comes after a slash
+        joined += 1
+        address += lines[joined]
+    assert "\u200b" not in text  # the break opportunities do not reach the text
