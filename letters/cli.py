@@ -161,6 +161,8 @@ def build(
     shard: Annotated[
         str | None, typer.Option(help="Build only slice K of N (K/N) of the letters.")
     ] = None,
+    envelopes: Annotated[str | None, typer.Option(help="With --print: envelopes of SIZE.")] = None,
+    labels: Annotated[str | None, typer.Option(help="With --print: labels on SHEET.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     project: Project = None,
 ) -> None:
@@ -187,6 +189,7 @@ def build(
         fail_fast=fail_fast,
         shard=parse_shard(shard) if shard else None,
     )
+    finish = cli_print.print_job(root, options, envelopes, labels)  # checked before building
     started = time.monotonic()
     with BuildProgress(quiet=quiet or dry_run, root=root) as progress:
         try:
@@ -199,7 +202,7 @@ def build(
             )
             raise typer.Exit(130) from None
     show_build(report, root, dry_run, quiet, time.monotonic() - started)
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit(finish(report))
 
 
 @command()
@@ -291,3 +294,6 @@ def main() -> None:
             "for details and report it."
         )
         sys.exit(EXIT_OUTPUT)
+
+
+from letters import cli_print  # noqa: E402  (registers envelopes, labels, report)

@@ -221,6 +221,34 @@ class Renderer:
             raise _undefined(misses, "template")
         return "".join(parts)
 
+    def render_extra(
+        self, name: str, case_file: CaseFile, recipient: Recipient, letter: Letter
+    ) -> str:
+        """Another template of the campaign (`name` inside templates/, e.g. the e-mail cover
+        note `email/<template>.md.j2`) as Markdown, with `letter`'s context and subject, in
+        the same sandbox, with the same escaping and limits as the letter itself."""
+        path = self.workspace.templates_dir / name
+        pack = language_pack(letter.language, self.workspace.root)
+        for env in (self.markdown_env, self.text_env):
+            env.language_packs[pack.tag] = pack
+        context = self.context(case_file, recipient, pack.tag, letter.date, letter.paper)
+        context["subject"] = letter.subject
+        self._letter_data = (case_file, recipient)
+        cap, parts = self.limits.letter_kb * 1024, list[str]()
+        try:
+            with guarded(self.limits, "rendering the template"), noting_misses(path) as misses:
+                for part in self.markdown_env.get_template(name).generate(context):
+                    parts.append(part)
+                    if sum(map(len, parts)) > cap:
+                        raise self.limits.too_long()
+        except Exception as exc:
+            error = self._located(exc, template_error(exc, path, 0, "template", self.limits))
+            error.letter = error.letter or "/".join(letter.key)
+            raise error from None
+        if misses:
+            raise _undefined(misses, "template")
+        return "".join(parts)
+
     def _located(self, exc: BaseException, error: LettersError) -> LettersError:
         """A value a filter refused, named at its line in the YAML it came from (the
         template line that used it goes in the message)."""

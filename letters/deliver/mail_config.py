@@ -22,6 +22,7 @@ from typing import Any
 from letters.deliver.mail_address import mailbox
 from letters.errors import LettersError
 from letters.output.trust import config_dir
+from letters.workspace import suggest
 
 CONFIG_FILE = "smtp.toml"
 SECURITIES = ("starttls", "ssl", "none")
@@ -191,8 +192,6 @@ def _read_config(path: Path) -> Values:
                 f"keyring: keyring set {KEYRING_SERVICE} USER",
             )
         if key not in _KEYS:
-            from letters.workspace import suggest
-
             hint = suggest(key, list(_KEYS)) or "allowed keys: " + ", ".join(_KEYS)
             raise LettersError(f"unknown key {key!r}", path, line, hint=hint)
         values[key] = (value, str(path), line)

@@ -12,6 +12,7 @@ ignored, so its letter is rebuilt, and a print file no verified entry vouches fo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from functools import cache
@@ -170,6 +171,9 @@ class Manifest:
             "file": self.relative(path),
             "sha256": self.out.sha256(path),
             "inputs": inputs,
+            # Wall-clock time of the build, for `letters report` (never part of a PDF's bytes);
+            # signed with the rest. Entries written before it existed simply lack it.
+            "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         if resources:
             output["resources"] = resources
