@@ -169,15 +169,23 @@ def test_address_too_long_for_the_window_names_the_recipient_line(workspace, run
     result = run("check", "-C", root)
     assert result.exit_code == 2
     assert "recipients.yaml:7:" in result.stderr
-    assert "the address has 8 lines" in result.stderr
+    assert "the address needs 8 lines in the envelope window even at 8 pt" in result.stderr
+    assert "the A4 window holds 7" in result.stderr
+    # Markdown and HTML letters have no window: they build all the same.
+    assert run("build", "-f", "md", "-f", "html", "-C", root).exit_code == 0
+    assert run("build", "-f", "pdf", "-C", root).exit_code == 2
 
 
-def test_wide_address_line_names_its_line(workspace, run):
+def test_a_wide_address_line_wraps_in_the_window_and_a_block_too_tall_names_its_line(
+    workspace, run
+):
     wide = RECIPIENTS.replace("London SW1Y 4JH", "London SW1Y 4JH, " + "very " * 10 + "far")
-    result = run("check", "-C", workspace(**{"recipients.yaml": wide}))
+    assert run("check", "-C", workspace(**{"recipients.yaml": wide})).exit_code == 0
+    wider = RECIPIENTS.replace("London SW1Y 4JH", "London SW1Y 4JH, " + "very " * 40 + "far")
+    result = run("check", "-C", workspace(**{"recipients.yaml": wider}))
     assert result.exit_code == 2
-    assert "recipients.yaml:9:" in result.stderr
-    assert "wider than the envelope window" in result.stderr
+    assert "recipients.yaml:7:" in result.stderr
+    assert "even at 8 pt" in result.stderr
 
 
 def test_template_symlinked_outside_the_workspace_is_refused(workspace, run, tmp_path):
@@ -304,14 +312,15 @@ def test_an_empty_required_value_says_it_is_empty(workspace, run):
     assert "title: is empty" in result.stderr
 
 
-def test_the_window_check_measures_printed_width_not_characters(workspace, run):
+def test_the_window_measures_printed_width_not_characters():
+    from letters.compose.address import default_windows, fit_address, text_width_mm
+
     capitals = "WWW MMM SENATE COMMITTEE ON FOREIGN RELATIONS"  # 45 characters, 102 mm
-    narrow = "illustrious little institute of liberty, Ltd."  # 45 characters, 70 mm
-    wide = RECIPIENTS.replace("title: Chief Executive", f"title: {capitals}")
-    result = run("check", "-C", workspace(**{"recipients.yaml": wide}))
-    assert result.exit_code == 2
-    assert "recipients.yaml:5:" in result.stderr
-    assert "prints 102 mm wide, wider than the envelope window (80 mm)" in result.stderr
-    assert "shorten it" in result.stderr
-    fine = RECIPIENTS.replace("title: Chief Executive", f"title: {narrow}")
-    assert run("check", "-C", workspace(**{"recipients.yaml": fine})).exit_code == 0
+    narrow = "illustrious little institute of liberty, Ltd."  # 45 characters, 65 mm
+    assert round(text_width_mm(capitals, 10)) == 102 and round(text_width_mm(narrow, 10)) == 65
+    window = default_windows()["a4"]
+    assert fit_address((capitals,), window).lines == (
+        "WWW MMM SENATE COMMITTEE ON",
+        "FOREIGN RELATIONS",
+    )
+    assert fit_address((narrow,), window).lines == (narrow,)

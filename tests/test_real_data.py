@@ -106,3 +106,59 @@ def test_list_never_cuts_an_id_short(workspace, run):
     result = run("list", "-C", workspace(**{"recipients.yaml": recipients}), env={"COLUMNS": "60"})
     assert result.exit_code == 0
     assert long_id in result.stdout
+
+
+GENEVA = """\
+recipients:
+  - id: vn-mission-geneva
+    name: Lê Thị Tuyết Mai
+    honorific: H.E.
+    title: Ambassador and Permanent Representative
+    organisation: Permanent Mission of the Socialist Republic of Viet Nam to the United Nations Office at Geneva
+    address:
+      - Chemin François-Lehmann 18A
+      - 1218 Grand-Saconnex
+      - Switzerland
+"""
+
+
+@pytest.mark.slow
+def test_a_long_real_addressee_wraps_inside_the_window_in_print_and_not_in_markdown(workspace, run):
+    from pypdf import PdfReader
+
+    from tests.pdf_helpers import PT_PER_MM
+
+    root = workspace(**{"recipients.yaml": GENEVA})
+    assert run("check", "-C", root).exit_code == 0
+    assert run("build", "-f", "md", "-f", "pdf", "-C", root).exit_code == 0
+    markdown = (root / "out/free-expression/appeal/vn-mission-geneva.md").read_text("utf-8")
+    organisation = (
+        "Permanent Mission of the Socialist Republic of Viet Nam to the United Nations Office "
+        "at Geneva"
+    )
+    assert organisation in markdown  # one line, untouched
+    page = PdfReader(root / "out/free-expression/appeal/vn-mission-geneva.pdf").pages[0]
+    height = float(page.mediabox.height)
+    pieces: list[tuple[float, float, float, str]] = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            x = (tm[4] * cm[0] + cm[4]) / PT_PER_MM
+            y = (height - (tm[5] * cm[3] + cm[5])) / PT_PER_MM
+            pieces.append((x, y, size * cm[0], text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    in_window = [p for p in pieces if 62.7 < p[1] < 90]
+    text = " ".join(p[3] for p in in_window)
+    assert organisation in " ".join(text.split())
+    # The organisation takes two lines, each starting at the window's left edge and none
+    # reaching past its right edge (25 + 80 mm); the block was set smaller to fit.
+    organisation_lines = [p for p in in_window if p[3] in organisation]
+    assert len(organisation_lines) == 2
+    assert all(abs(p[0] - 25) < 0.5 for p in organisation_lines)
+    from letters.compose.address import text_width_mm
+
+    for x, _, size, line in organisation_lines:
+        assert x + text_width_mm(line, size) <= 105.5
+    assert all(p[2] < 10 for p in in_window)  # smaller than the 10 pt of a short address
+    assert sorted(p[1] for p in in_window)[-1] < 90  # the last line inside the window

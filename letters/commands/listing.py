@@ -23,7 +23,7 @@ def listing(root: Path) -> list[Table]:
     workspace, errors = load_workspace(root)
     if errors:
         raise LettersErrors(errors)
-    jobs, errors = plan(workspace, [], [], None)
+    jobs, errors = plan(workspace, [], [], None, window=False)
     if errors:
         raise LettersErrors(errors)
     cases = Table("Cases", ("case", "title", "date", "letters"))

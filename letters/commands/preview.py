@@ -27,7 +27,7 @@ def preview(
         raise LettersErrors(errors)
     if recipient_id is None:
         raise _choose_recipient(workspace, case_id)
-    jobs, errors = plan(workspace, [case_id], [recipient_id], None)
+    jobs, errors = plan(workspace, [case_id], [recipient_id], None, window=False)
     if errors:
         raise LettersErrors(errors)
     if template is not None:
@@ -63,7 +63,7 @@ def preview(
 
 def _choose_recipient(workspace: Workspace, case_id: str) -> LettersError:
     """The error for a preview without --to: who could be previewed."""
-    jobs, errors = plan(workspace, [case_id], [], None)
+    jobs, errors = plan(workspace, [case_id], [], None, window=False)
     if errors and not jobs:
         return LettersErrors(errors)
     who = [f"{job.recipient_id} ({job.template_name})" for job in jobs]

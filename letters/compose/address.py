@@ -1,23 +1,31 @@
 """The recipient's address block and the envelope window it must fit: one rule, used when
-planning a build, when importing a spreadsheet and (through the letter) by the layout.
+planning a build, when importing a spreadsheet and by the layout, which prints the lines
+this module wraps (so the lines counted are the lines printed).
 
-The address is set in the bundled Noto Serif; measuring with its own advance widths tells a
-line of capitals ("WWW MMM ...") from a line of narrow letters of the same length.
+The window's size is declared once, as CSS custom properties in the letter stylesheet
+(`--window-a4-width` and the like): the layout uses them and this module reads them from
+the stylesheet in use, a campaign's own `templates/letter.css` included. A line too wide
+for the window wraps inside it (at spaces, then after hyphens and commas); a block too tall
+is set smaller, down to 8 pt (DIN 5008's minimum); only a block that does not fit even then
+is a problem. The address is set in the bundled Noto Serif; measuring with its own advance
+widths tells a line of capitals from a line of narrow letters of the same length.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-# What fits the envelope window: DIN 5008 form B gives 6 address lines below the
-# return-address zone; a #10 window (7/8 in tall) holds 5 at 10 pt.
-MAX_ADDRESS_LINES = {"a4": 6, "letter": 5}
-# The default layout's address block: its width and font size (layout/assets/letter.css).
-ADDRESS_WIDTH_MM = {"a4": 80.0, "letter": 3.6 * 25.4}
-ADDRESS_SIZE_PT = 10.0
+from letters.errors import LettersError
+from letters.fileio import Confined
+
+# The default layout's stylesheet, where the window is declared (read here as data).
+DEFAULT_STYLESHEET = Path(__file__).parent.parent / "layout" / "assets" / "letter.css"
+CAMPAIGN_STYLESHEET = "templates/letter.css"
 
 # The letter font ships with the layout stage; only its file is read here.
 FONT = Path(__file__).parent.parent / "layout" / "assets" / "fonts" / "NotoSerif-Regular.ttf"
@@ -52,56 +60,161 @@ def recipient_lines(recipient: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Window:
+    """Where the address prints: the window's width and the height its lines may take."""
+
+    width_mm: float
+    height_mm: float
+    size_pt: float = 10.0
+    min_size_pt: float = 8.0
+    line_height: float = 1.2  # times the font size
+
+    def capacity(self, size_pt: float) -> int:
+        """How many lines of `size_pt` text the window holds."""
+        return math.floor(self.height_mm / (size_pt * self.line_height * POINT_MM) + 1e-6)
+
+
+@dataclass(frozen=True)
+class AddressFit:
+    """The address as printed in the window: wrapped lines and their size, and whether
+    they fit (when not, `lines` are wrapped at the smallest size, for the message)."""
+
+    lines: tuple[str, ...]
+    size_pt: float
+    fits: bool
+    capacity: int
+
+
+@dataclass(frozen=True)
 class WindowProblem:
-    """Why an address block does not fit the window, and which field to blame.
+    """An address block that does not fit the window even at the smallest size."""
 
-    `field` is ("address",) when there are too many lines, else the path of the line that
-    is too wide: ("name",), ("title",), ("organisation",) or ("address", index).
-    """
-
-    field: tuple[str | int, ...]
-    value: str = ""
-    width_mm: float = 0.0  # for a line too wide
-    lines: int = 0  # for too many lines
+    field: tuple[str | int, ...]  # ("address",): the block as a whole
+    lines: int  # lines it needs at the smallest size
+    capacity: int  # lines the window holds at that size
+    size_pt: float
 
 
-def window_problems(recipient: Any, paper: str) -> list[WindowProblem]:
-    """Every way the recipient's address block breaks the window rule for `paper`."""
-    problems: list[WindowProblem] = []
-    count = len(recipient_lines(recipient))
-    if count > MAX_ADDRESS_LINES[paper]:
-        problems.append(WindowProblem(("address",), lines=count))
-    name_line = " ".join(part for part in (recipient.honorific, recipient.name) if part)
-    candidates: list[tuple[tuple[str | int, ...], str]] = [
-        (("name",), name_line),
-        (("title",), recipient.title),
-        (("organisation",), recipient.organisation),
-        *((("address", index), line) for index, line in enumerate(recipient.address)),
-    ]
-    for field, value in candidates:
-        width = line_too_wide(value, paper)
-        if width:
-            problems.append(WindowProblem(field, value, width_mm=width))
-    return problems
+_LENGTH = re.compile(r"^\s*(-?[0-9.]+)\s*(mm|cm|in|pt|px|)\s*$")
+_MM = {"mm": 1.0, "cm": 10.0, "in": 25.4, "pt": POINT_MM, "px": 25.4 / 96, "": 1.0}
+_PROPERTY = re.compile(
+    r"--(window-[a-z]+-(?:width|height)|address-(?:min-)?size|address-line-height)"
+    r"\s*:\s*([^;}]+)"
+)
 
 
-def too_many_lines_message(lines: int, paper: str) -> str:
-    limit = MAX_ADDRESS_LINES[paper]
+def _windows(css: str, defaults: dict[str, Window] | None = None) -> dict[str, Window]:
+    """The windows a stylesheet declares (its custom properties), over `defaults`."""
+    found = {name: value.strip() for name, value in _PROPERTY.findall(css)}
+
+    def length(name: str, fallback: float) -> float:
+        match = _LENGTH.match(found.get(name, ""))
+        return float(match[1]) * _MM[match[2]] if match else fallback
+
+    windows: dict[str, Window] = {}
+    for paper in ("a4", "letter"):
+        base = (defaults or {}).get(paper) or Window(80.0, 26.3)
+        windows[paper] = Window(
+            width_mm=length(f"window-{paper}-width", base.width_mm),
+            height_mm=length(f"window-{paper}-height", base.height_mm),
+            size_pt=length("address-size", base.size_pt * POINT_MM) / POINT_MM,
+            min_size_pt=length("address-min-size", base.min_size_pt * POINT_MM) / POINT_MM,
+            line_height=_number(found.get("address-line-height"), base.line_height),
+        )
+    return windows
+
+
+def _number(text: str | None, fallback: float) -> float:
+    try:
+        return float(text) if text else fallback
+    except ValueError:
+        return fallback
+
+
+@cache
+def default_windows() -> dict[str, Window]:
+    return _windows(DEFAULT_STYLESHEET.read_text("utf-8"))
+
+
+def campaign_windows(root: Path) -> dict[str, Window]:
+    """The windows of the stylesheet a campaign's letters use (its own, if it has one)."""
+    confined = Confined(root)
+    if confined.kind(CAMPAIGN_STYLESHEET) != "file":
+        return default_windows()
+    try:
+        css = confined.read_text(CAMPAIGN_STYLESHEET, 1024 * 1024)
+    except LettersError:
+        return default_windows()  # the layout stage reports the stylesheet itself
+    return _windows(css, default_windows())
+
+
+def wrap(text: str, width_mm: float, size_pt: float) -> list[str]:
+    """`text` in lines no wider than `width_mm`: broken at spaces, then after a hyphen or
+    comma, and only as a last resort inside a word."""
+    if text_width_mm(text, size_pt) <= width_mm:
+        return [text]
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if text_width_mm(candidate, size_pt) <= width_mm:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = ""
+        for piece in _pieces(word, width_mm, size_pt):
+            candidate = current + piece
+            if current and text_width_mm(candidate, size_pt) > width_mm:
+                lines.append(current)
+                candidate = piece
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _pieces(word: str, width_mm: float, size_pt: float) -> list[str]:
+    """A word too wide for a line: its parts after hyphens and commas, and any part still
+    too wide cut where it must be."""
+    pieces: list[str] = []
+    for part in re.findall(r"[^-,]+[-,]?|[-,]", word):
+        while text_width_mm(part, size_pt) > width_mm and len(part) > 1:
+            cut = len(part) - 1
+            while cut > 1 and text_width_mm(part[:cut], size_pt) > width_mm:
+                cut -= 1
+            pieces.append(part[:cut])
+            part = part[cut:]
+        pieces.append(part)
+    return pieces
+
+
+def fit_address(lines: tuple[str, ...], window: Window) -> AddressFit:
+    """The address wrapped to the window, at the largest size from the window's own down
+    to its minimum, in half points, at which every line fits."""
+    size = window.size_pt
+    while True:
+        wrapped = tuple(piece for line in lines for piece in wrap(line, window.width_mm, size))
+        capacity = window.capacity(size)
+        if len(wrapped) <= capacity:
+            return AddressFit(wrapped, size, True, capacity)
+        if size - 0.5 < window.min_size_pt - 1e-9:
+            return AddressFit(wrapped, size, False, capacity)
+        size -= 0.5
+
+
+def window_problems(recipient: Any, window: Window) -> list[WindowProblem]:
+    """The address block of `recipient` against the window: empty when it fits."""
+    fit = fit_address(recipient_lines(recipient), window)
+    if fit.fits:
+        return []
+    return [WindowProblem(("address",), len(fit.lines), fit.capacity, fit.size_pt)]
+
+
+def too_many_lines_message(problem: WindowProblem, paper: str) -> str:
     return (
-        f"the address has {lines} lines, but the "
-        f"{'A4' if paper == 'a4' else 'US Letter'} envelope window holds {limit} "
-        "(name, title, organisation and address lines together)"
+        f"the address needs {problem.lines} lines in the envelope window even at "
+        f"{problem.size_pt:g} pt, but the {'A4' if paper == 'a4' else 'US Letter'} window "
+        f"holds {problem.capacity} (name, title, organisation and address lines, long ones "
+        "wrapped)"
     )
-
-
-def too_wide_message(value: str, width_mm: float, paper: str) -> str:
-    return (
-        f"address line {value!r} prints {width_mm:.0f} mm wide, "
-        f"wider than the envelope window ({ADDRESS_WIDTH_MM[paper]:.0f} mm)"
-    )
-
-
-def line_too_wide(text: str, paper: str) -> float:
-    """The printed width in mm of an address line too wide for the window, else 0."""
-    width = text_width_mm(text, ADDRESS_SIZE_PT)
-    return width if width > ADDRESS_WIDTH_MM[paper] else 0.0

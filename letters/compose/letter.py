@@ -54,6 +54,10 @@ class Letter:
     signature_lines: tuple[str, ...]  # sender name, title, organisation
     labels: Labels = field(default_factory=Labels)
     template_file: Path | None = None
+    # The address as the window prints it: wrapped to the window, at this size (empty when
+    # the letter was made without a window, as for Markdown).
+    window_lines: tuple[str, ...] = ()
+    window_size_pt: float = 10.0
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from letters.compose.address import recipient_lines
+from letters.compose.address import campaign_windows, fit_address, recipient_lines
 from letters.compose.escape import MarkdownText, escape_markdown, trusted_markdown
 from letters.compose.filters import (
     LANGUAGE_KEY,
@@ -95,6 +95,7 @@ class Renderer:
         # A template that went over a limit once would do so for every recipient: it is
         # reported once and not run again (so `check` of a hostile campaign stays bounded).
         self.over_limit: dict[Path, LettersError] = {}
+        self.windows = campaign_windows(workspace.root)
         self.text_env.filters["markdown"] = lambda value: value
         self.text_env.filters["address_block"] = lambda r: "\n".join(recipient_lines(r))
 
@@ -134,6 +135,7 @@ class Renderer:
             raise
         body_markdown, closing_markdown = split_closing(body)
         sender = case.sender
+        window = fit_address(recipient_lines(recipient), self.windows[paper])
         return Letter(
             case_id=case_file.id,
             template_name=template_name,
@@ -152,6 +154,8 @@ class Renderer:
             signature_lines=tuple(v for v in (sender.name, sender.title, sender.organisation) if v),
             labels=pack.labels,
             template_file=template.path,
+            window_lines=window.lines,
+            window_size_pt=window.size_pt,
         )
 
     def context(

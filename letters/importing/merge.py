@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from letters.atomic import write_atomic
+from letters.compose.address import campaign_windows
 from letters.errors import LettersError
 from letters.importing.columns import first_column, parse_mapping, plan_columns, raise_all
 from letters.importing.names import person_key, slugify, unique_id
@@ -164,7 +165,7 @@ def _plan_changes(
         # A row that changes nothing in the address block is not blamed for its window.
         window = bool(WINDOW_FIELDS & set(update))
         place = RowPlace(row, merged, index, existing.located, source, report.columns)
-        problems = row_problems(place, window)
+        problems = row_problems(place, campaign_windows(existing.path.parent) if window else None)
         if problems:
             errors += problems
             continue

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from letters.compose.address import ADDRESS_WIDTH_MM, too_many_lines_message, window_problems
+from letters.compose.address import Window, too_many_lines_message, window_problems
 from letters.errors import LettersError, LettersErrors
 from letters.importing.columns import Column, first_column
 from letters.importing.names import slugify
@@ -61,22 +61,24 @@ class RowPlace:
         return cell_error(self.row, column, self.source, message, hint)
 
 
-def row_problems(place: RowPlace, window: bool = True) -> list[LettersError]:
-    """Problems with the recipient a row makes (`place.data`); with `window`, also whether its
-    address fits the envelope window (the rules `letters check` applies)."""
+def row_problems(place: RowPlace, windows: dict[str, Window] | None) -> list[LettersError]:
+    """Problems with the recipient a row makes (`place.data`); with `windows`, also whether
+    its address fits the envelope window (the rules `letters check` applies)."""
     try:
         recipient = validate(Recipient, place, cells=True)
     except LettersErrors as problems:
         return list(problems.errors)
-    return _window_errors(place.row, recipient, place.source) if window else []
+    if windows is None:
+        return []
+    return _window_errors(place.row, recipient, place.source, windows)
 
 
-def _window_errors(row: Row, recipient: Recipient, source: Path) -> list[LettersError]:
-    """The address block must fit the envelope window, as letters.output.plan checks it (see
-    `window_problems`). Each problem is reported at the row, in the column of the value (or,
-    for a value kept from recipients.yaml, the row's first address-block column).
-    """
-    errors: list[LettersError] = []
+def _window_errors(
+    row: Row, recipient: Recipient, source: Path, windows: dict[str, Window]
+) -> list[LettersError]:
+    """The address block must fit the envelope window, as letters.output.plan checks it:
+    long lines wrap, a tall block is set smaller, and only a block that does not fit even
+    then is a problem, reported at the row in its first address-block column."""
     paper = recipient.paper or "a4"
     block = next(
         (
@@ -86,41 +88,13 @@ def _window_errors(row: Row, recipient: Recipient, source: Path) -> list[Letters
         ),
         None,
     )
-    from_row = row.address_columns if "address" in row.values else []
-    for problem in window_problems(recipient, paper):
-        path = problem.field
-        if path == ("address",):  # too many lines
-            errors.append(
-                cell_error(
-                    row,
-                    block,
-                    source,
-                    too_many_lines_message(problem.lines, paper),
-                    "shorten the address: join lines or leave out the job title",
-                )
-            )
-            continue
-        column: Column | None
-        if path == ("name",):
-            column = row.columns.get("name") or row.columns.get("honorific")
-        elif path[0] == "address":
-            line = int(path[1])
-            column = from_row[line] if line < len(from_row) else None
-        else:
-            column = row.columns.get(str(path[0]))
-        kept = "" if column else f" (the {path[0]} in recipients.yaml)"
-        message = (
-            f"{problem.value!r}{kept} prints {problem.width_mm:.0f} mm wide, wider than the "
-            f"envelope window ({ADDRESS_WIDTH_MM[paper]:.0f} mm)"
+    return [
+        cell_error(
+            row,
+            block,
+            source,
+            too_many_lines_message(problem, paper),
+            "shorten the address: join lines, abbreviate, or leave out the job title",
         )
-        if path[0] != "address":
-            hint = "shorten it (an abbreviation, say)"
-        elif column and path[1] == row.joined_line:
-            hint = (
-                "City, State and Postcode share this line: abbreviate the state or the "
-                "city, or put part of the city on a line above it (a line break in the cell)"
-            )
-        else:
-            hint = "split it over two address lines (a line break in the cell, or another column)"
-        errors.append(cell_error(row, column or block, source, message, hint))
-    return errors
+        for problem in window_problems(recipient, windows[paper])
+    ]

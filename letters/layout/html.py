@@ -19,6 +19,7 @@ import markdown
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
+from letters.compose.address import campaign_windows, fit_address
 from letters.compose.letter import Letter
 from letters.compose.sandbox import Record, Sandbox, record
 from letters.compose.template_lines import template_line
@@ -255,7 +256,14 @@ def page_context(letter: Letter, layout: Layout, workspace: Path) -> dict[str, A
     plain data only, images and stylesheets as URL strings."""
     sender = letter.sender
     data = letter_data(letter)
+    lines, size = letter.window_lines, letter.window_size_pt
+    if not lines:  # a letter made without its window (by hand, say): fit it here
+        paper = letter.paper if letter.paper in PAPERS else "a4"
+        fit = fit_address(letter.recipient_lines, campaign_windows(workspace)[paper])
+        lines, size = fit.lines, fit.size_pt
     return {
+        "address_lines": list(lines),
+        "address_size": f"{size:g}pt",
         "letter": data,
         "labels": data["labels"],
         "paper": letter.paper if letter.paper in PAPERS else "a4",

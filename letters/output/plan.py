@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from letters.compose.address import too_many_lines_message, too_wide_message, window_problems
+from letters.compose.address import (
+    Window,
+    campaign_windows,
+    too_many_lines_message,
+    window_problems,
+)
 from letters.errors import LettersError
 from letters.workspace import CaseFile, Workspace, suggest
 from letters.workspace.schema import Recipient
@@ -47,9 +52,14 @@ def check_selector(workspace: Workspace, selector: str) -> str:
 
 
 def plan_case(
-    workspace: Workspace, case_file: CaseFile, only: list[str], default_paper: str | None
+    workspace: Workspace,
+    case_file: CaseFile,
+    only: list[str],
+    default_paper: str | None,
+    windows: dict[str, Window] | None = None,
 ) -> tuple[list[Job], list[LettersError]]:
-    """The letters of one case (filtered by `only` selectors), and problems in its rules."""
+    """The letters of one case (filtered by `only` selectors), and problems in its rules;
+    with `windows`, an address that does not fit its envelope window is one of them."""
     errors: list[LettersError] = []
     # Sets, and each selector once: a case may repeat `all` thousands of times.
     by_template: dict[str, set[str]] = {}
@@ -92,7 +102,7 @@ def plan_case(
             if only and not any(matches(recipient, selector) for selector in only):
                 continue
             paper = recipient.paper or case_file.case.paper or default_paper or "a4"
-            too_big = _address_problem(workspace, recipient, paper)
+            too_big = windows and _address_problem(workspace, recipient, paper, windows[paper])
             if too_big:
                 errors.append(too_big)
                 continue
@@ -100,22 +110,19 @@ def plan_case(
     return jobs, _unique(errors)
 
 
-def _address_problem(workspace: Workspace, recipient: Recipient, paper: str) -> LettersError | None:
-    """The first way the recipient's address breaks the window rule, at its line."""
-    for problem in window_problems(recipient, paper):
-        if problem.lines:
-            file, line, column = workspace.recipient_line(recipient.id, "address", key=True)
-            message = too_many_lines_message(problem.lines, paper)
-            hint = "shorten the address: join lines or leave out the job title"
-        else:
-            file, line, column = workspace.recipient_line(recipient.id, *problem.field)
-            message = too_wide_message(problem.value, problem.width_mm, paper)
-            hint = (
-                "split it over two address lines"
-                if problem.field[0] == "address"
-                else "shorten it (an abbreviation, say), or move part of it into the address"
-            )
-        return LettersError(f"recipient {recipient.id!r}: {message}", file, line, column, hint)
+def _address_problem(
+    workspace: Workspace, recipient: Recipient, paper: str, window: Window
+) -> LettersError | None:
+    """The address block against the envelope window, as an error at the address's line."""
+    for problem in window_problems(recipient, window):
+        file, line, column = workspace.recipient_line(recipient.id, "address", key=True)
+        return LettersError(
+            f"recipient {recipient.id!r}: {too_many_lines_message(problem, paper)}",
+            file,
+            line,
+            column,
+            "shorten the address: join lines, abbreviate, or leave out the job title",
+        )
     return None
 
 
@@ -134,8 +141,13 @@ def plan(
     case_ids: list[str],
     only: list[str],
     default_paper: str | None,
+    *,
+    window: bool = True,
 ) -> tuple[list[Job], list[LettersError]]:
-    """Every letter to make for the chosen cases (all cases when none are named)."""
+    """Every letter to make for the chosen cases (all cases when none are named). With
+    `window`, as for printing, each address must fit its envelope window; Markdown and
+    HTML letters never fail on it."""
+    windows = campaign_windows(workspace.root) if window else None
     errors: list[LettersError] = []
     for selector in only:
         problem = check_selector(workspace, selector)
@@ -155,7 +167,7 @@ def plan(
     for case_id in case_ids or list(workspace.cases):
         if case_id in workspace.cases:
             case_jobs, case_errors = plan_case(
-                workspace, workspace.cases[case_id], only, default_paper
+                workspace, workspace.cases[case_id], only, default_paper, windows
             )
             jobs.extend(case_jobs)
             errors.extend(case_errors)

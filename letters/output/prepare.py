@@ -22,7 +22,13 @@ def prepare(
     if errors:
         # Planning on a half-loaded workspace would only add echoes of the same problems.
         raise LettersErrors(errors)
-    jobs, errors = plan(workspace, list(options.cases), list(options.to), options.paper)
+    jobs, errors = plan(
+        workspace,
+        list(options.cases),
+        list(options.to),
+        options.paper,
+        window="pdf" in options.formats,
+    )
     if errors:
         raise LettersErrors(errors)
     if not jobs:
