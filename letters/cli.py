@@ -12,7 +12,6 @@ import functools
 import os
 import shlex
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -164,11 +163,11 @@ def build(
     envelopes: Annotated[str | None, typer.Option(help="With --print: envelopes of SIZE.")] = None,
     labels: Annotated[str | None, typer.Option(help="With --print: labels on SHEET.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    watch: Annotated[bool, typer.Option(help="Rebuild what changed on every save.")] = False,
     project: Project = None,
 ) -> None:
     """Write out/<case>/<template>/<recipient>.<format> and out/<case>/manifest.json."""
-    from letters.display import BuildProgress, show_build
-    from letters.output.build import build as run_build
+    from letters.cli_build import build_once, watch_build
     from letters.output.options import BuildOptions, parse_shard
     from letters.output.workers import default_jobs
 
@@ -190,19 +189,9 @@ def build(
         shard=parse_shard(shard) if shard else None,
     )
     finish = cli_print.print_job(root, options, envelopes, labels)  # checked before building
-    started = time.monotonic()
-    with BuildProgress(quiet=quiet or dry_run, root=root) as progress:
-        try:
-            report = run_build(root, options, progress.update)
-        except KeyboardInterrupt:
-            progress.stop()
-            err.print(
-                f"Interrupted after {progress.done} letters; finished letters are saved and "
-                "the next build does only the rest."
-            )
-            raise typer.Exit(130) from None
-    show_build(report, root, dry_run, quiet, time.monotonic() - started)
-    raise typer.Exit(finish(report))
+    if watch:
+        raise typer.Exit(watch_build(root, options))
+    raise typer.Exit(finish(build_once(root, options, quiet)))
 
 
 @command()
@@ -215,13 +204,19 @@ def preview(
     ] = None,
     plain: Annotated[bool, typer.Option(help="Print the raw Markdown.")] = False,
     pager: Annotated[bool, typer.Option(help="Page a long letter in a terminal.")] = True,
+    watch: Annotated[bool, typer.Option(help="Show it again on every save.")] = False,
     project: Project = None,
 ) -> None:
     """Show one letter in the terminal."""
+    from letters.cli_build import watch_preview
     from letters.commands.preview import preview as run_preview
     from letters.display import show_letter
 
-    show_letter(run_preview(_root(context, project), case, to, template), plain, pager)
+    root = _root(context, project)
+    show = lambda: show_letter(run_preview(root, case, to, template), plain, pager and not watch)  # noqa: E731
+    if watch and to is not None:
+        raise typer.Exit(watch_preview(root, show))
+    show()
 
 
 @command("merge-print")
@@ -297,3 +292,5 @@ def main() -> None:
 
 
 from letters import cli_print  # noqa: E402  (registers envelopes, labels, report)
+
+from letters import cli_mail  # noqa: E402, F401  # isort: skip  (registers `letters send`)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape as escape_markup
+from rich.pager import Pager
 from rich.table import Table
 from rich.text import Text
 
@@ -65,6 +66,22 @@ def show_errors(error: LettersError, root: Path | None, writes: bool = True) -> 
     return EXIT_OUTPUT if writing else EXIT_INPUT
 
 
+class _StyledPager(Pager):
+    """`less -R` (so bold and colour show as such), else the system's pager."""
+
+    def show(self, content: str) -> None:
+        import os
+        import shutil
+        import subprocess
+
+        if not os.environ.get("PAGER") and shutil.which("less"):
+            subprocess.run(["less", "-R"], input=content.encode("utf-8"), check=False)
+        else:
+            from rich.pager import SystemPager
+
+            SystemPager().show(content)
+
+
 def show_letter(text: str, plain: bool, pager: bool) -> None:
     """A letter's Markdown: raw when piped or --plain, else formatted, through the pager
     when it is longer than the screen."""
@@ -79,7 +96,7 @@ def show_letter(text: str, plain: bool, pager: bool) -> None:
 
     panel = Panel(Markdown(text), width=min(out.width, 88))
     if pager and text.count("\n") + 4 > out.height:
-        with out.pager(styles=True):
+        with out.pager(_StyledPager(), styles=True):
             out.print(panel, soft_wrap=False)
     else:
         out.print(panel, soft_wrap=False)

@@ -146,13 +146,13 @@ def envelope_page(
             hint = "shorten the longest line, or split it over two address lines"
             errors.append(recipient_error(workspace, piece, message, hint))
             continue
-        block = len(lines) * fitted.height
+        block = len(fitted.lines) * fitted.height
         block_top = top + (envelope.zone_height - block) / 2
         style = (
             f"left: {mm(left)}; top: {mm(block_top)}; width: {mm(envelope.zone_width)}; "
             f"font-size: {pt(fitted.size)}; line-height: {pt(fitted.line_height)};"
         )
-        address = lines_html(lines, "address", style)
+        address = lines_html(fitted.lines, "address", style)
         pages.append(f'<section class="envelope">{sender}{address}</section>\n')
     if errors:
         raise LettersErrors(errors) if len(errors) > 1 else errors[0]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from letters.controls import describe_character, forbidden_character
 from letters.errors import LettersError
@@ -33,6 +33,7 @@ SMALLEST_FONT_PT = 8.0  # DIN 5008's smallest size for an address; below it, an 
 TOLERANCE = 0.05  # in the sheet's unit: rounding in the makers' own figures
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_AT_END = "(at end of document)"
 COPY_HINT = "copy one of letters/deliver/sheets/*.toml and change its numbers"
 
 
@@ -72,27 +73,31 @@ class SheetFile(BaseModel):
             raise ValueError("this value spans several lines; write it on one line")
         return value
 
-    @model_validator(mode="after")
-    def _labels_fit(self) -> SheetFile:
-        if self.columns > 1 and self.pitch_x + TOLERANCE < self.label_width:
-            raise ValueError("pitch_x is smaller than label_width: the labels would overlap")
-        if self.rows > 1 and self.pitch_y + TOLERANCE < self.label_height:
-            raise ValueError("pitch_y is smaller than label_height: the labels would overlap")
-        right = self.left + (self.columns - 1) * self.pitch_x + self.label_width
-        if right > self.page_width + TOLERANCE:
-            raise ValueError(
-                f"the last column ends at {right:g} {self.unit}, beyond page_width "
-                f"({self.page_width:g} {self.unit})"
-            )
-        bottom = self.top + (self.rows - 1) * self.pitch_y + self.label_height
-        if bottom > self.page_height + TOLERANCE:
-            raise ValueError(
-                f"the last row ends at {bottom:g} {self.unit}, beyond page_height "
-                f"({self.page_height:g} {self.unit})"
-            )
-        if 2 * self.padding_x >= self.label_width or 2 * self.padding_y >= self.label_height:
-            raise ValueError("the padding leaves no room for text inside a label")
-        return self
+
+def geometry_problem(sheet: SheetFile) -> tuple[str, str] | None:
+    """(key to blame, message) if the labels overlap, leave the sheet or hold no text."""
+    unit = sheet.unit
+    if sheet.columns > 1 and sheet.pitch_x + TOLERANCE < sheet.label_width:
+        return "pitch_x", "pitch_x is smaller than label_width: the labels would overlap"
+    if sheet.rows > 1 and sheet.pitch_y + TOLERANCE < sheet.label_height:
+        return "pitch_y", "pitch_y is smaller than label_height: the labels would overlap"
+    right = sheet.left + (sheet.columns - 1) * sheet.pitch_x + sheet.label_width
+    if right > sheet.page_width + TOLERANCE:
+        return "columns", (
+            f"the last column ends {right:g} {unit} from the left edge, beyond page_width "
+            f"({sheet.page_width:g} {unit})"
+        )
+    bottom = sheet.top + (sheet.rows - 1) * sheet.pitch_y + sheet.label_height
+    if bottom > sheet.page_height + TOLERANCE:
+        return "rows", (
+            f"the last row ends {bottom:g} {unit} from the top edge, beyond page_height "
+            f"({sheet.page_height:g} {unit})"
+        )
+    if 2 * sheet.padding_x >= sheet.label_width:
+        return "padding_x", "padding_x leaves no room for text inside a label"
+    if 2 * sheet.padding_y >= sheet.label_height:
+        return "padding_y", "padding_y leaves no room for text inside a label"
+    return None
 
 
 @dataclass(frozen=True)
@@ -183,8 +188,13 @@ def _parse(name: str, path: Path, data: bytes) -> LabelSheet:
         message = str(exc)
         position = _POSITION.search(message)
         line, column = (int(position[1]), int(position[2])) if position else (1, 0)
+        if position:
+            message = message[: position.start()]
+        elif message.endswith(_AT_END):
+            message = message.removesuffix(_AT_END).rstrip()
+            line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
         raise LettersError(
-            f"sheet file is not valid TOML: {message[: position.start()] if position else message}",
+            f"sheet file is not valid TOML: {message}",
             path,
             line,
             column,
@@ -194,6 +204,10 @@ def _parse(name: str, path: Path, data: bytes) -> LabelSheet:
         sheet = SheetFile.model_validate(raw)
     except ValidationError as exc:
         raise _schema_error(exc, path, text) from None
+    problem = geometry_problem(sheet)
+    if problem is not None:
+        key, message = problem
+        raise LettersError(message, path, key_lines(text).get(key, 1), hint=COPY_HINT)
     scale = MM_PER_UNIT[sheet.unit]
     return LabelSheet(
         id=name,

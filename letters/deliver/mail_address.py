@@ -15,7 +15,7 @@ from email.headerregistry import Address
 # One address: no spaces, brackets, quotes, commas or a second @ (non-ASCII is allowed:
 # it is sent with SMTPUTF8).
 _ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")
-_NAMED = re.compile(r"(.*?)\s*<([^<>]*)>")
+_NAMED = re.compile(r"([^<>]*?)\s*<([^<>]*)>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 

@@ -145,44 +145,49 @@ def sender_error(workspace: Workspace, case_id: str, message: str, hint: str) ->
 
 @dataclass(frozen=True)
 class Fit:
+    lines: tuple[str, ...]  # as set: the address's lines, wrapped only where they must be
     size: float  # pt
     line_height: float  # pt
-    widest: float  # mm, at `size`
 
     @property
     def height(self) -> float:
-        """mm"""
+        """The height of one line, in mm."""
         return self.line_height * POINT_MM
 
 
 def fit(
     lines: tuple[str, ...], width: float, height: float, largest: float, leading: float
 ) -> Fit | None:
-    """The largest size from `largest` down to 8 pt at which every line fits `width` (mm)
-    and all of them `height` (mm), with lines `leading` times the size apart; None if none."""
-    size = largest
-    count = max(len(lines), 1)
-    while size >= SMALLEST_PT - 1e-9:
-        widest = max((text_width_mm(line, size) for line in lines), default=0.0)
-        if widest <= width and count * size * leading * POINT_MM <= height + 1e-9:
-            return Fit(size, size * leading, widest)
-        size -= STEP_PT
+    """How to set an address block in a space `width` × `height` (mm), lines `leading` times
+    the size apart: at the largest size from `largest` down to 8 pt at which every line fits
+    as it is; else wrapped to the width (at spaces first, by the address module's rule) at
+    the largest size at which the wrapped block fits; None if it fits at no size."""
+    for wrapped in (False, True):
+        size = largest
+        while size >= SMALLEST_PT - 1e-9:
+            block = _wrapped(lines, width, size) if wrapped else lines
+            widest = max((text_width_mm(line, size) for line in block), default=0.0)
+            tall = max(len(block), 1) * size * leading * POINT_MM
+            if widest <= width + 1e-9 and tall <= height + 1e-9:
+                return Fit(block, size, size * leading)
+            size -= STEP_PT
     return None
 
 
+def _wrapped(lines: tuple[str, ...], width: float, size: float) -> tuple[str, ...]:
+    from letters.compose.address import wrap
+
+    return tuple(piece for line in lines for piece in wrap(line, width, size))
+
+
 def too_big(lines: tuple[str, ...], width: float, height: float, leading: float, where: str) -> str:
-    """Why an address does not fit even at 8 pt: its widest line, or its height."""
-    widest = max(lines, key=lambda line: text_width_mm(line, SMALLEST_PT))
-    wide = text_width_mm(widest, SMALLEST_PT)
-    if wide > width:
-        return (
-            f"the address does not fit {where} even at {SMALLEST_PT:g} pt: the line "
-            f"{widest!r} is {wide:.0f} mm wide, the space {width:.0f} mm"
-        )
-    tall = len(lines) * SMALLEST_PT * leading * POINT_MM
+    """Why an address does not fit even at 8 pt, wrapped to the width."""
+    block = _wrapped(lines, width, SMALLEST_PT)
+    tall = len(block) * SMALLEST_PT * leading * POINT_MM
     return (
-        f"the address does not fit {where} even at {SMALLEST_PT:g} pt: its {len(lines)} lines "
-        f"take {tall:.0f} mm, the space is {height:.0f} mm high"
+        f"the address does not fit {where} even at {SMALLEST_PT:g} pt: wrapped to its width "
+        f"({width:.0f} mm) it takes {len(block)} lines, {tall:.0f} mm, and the space is "
+        f"{height:.0f} mm high"
     )
 
 

@@ -249,9 +249,9 @@ def _load_cases(workspace: Workspace, errors: list[LettersError]) -> None:
             errors.append(located.error((), "a case file must be a mapping of `key: value` lines"))
             continue
         case = _validated(Case, located, errors)
+        errors.extend(_check_send(located))
         if case is not None:
             errors.extend(_check_images(workspace.root, case, located))
-            errors.extend(_check_send(case, located))
             workspace.cases[path.stem] = CaseFile(path.stem, case, located)
     if not workspace.cases and not errors:
         errors.append(LettersError("no cases found", folder, hint="add cases/<case-id>.yaml"))
@@ -268,10 +268,13 @@ SERVER_HINT = (
 PASSWORD_HINT = "the password goes only in LETTERS_SMTP_PASSWORD or your system keyring"
 
 
-def _check_send(case: Case, located: Located) -> list[LettersError]:
+def _check_send(located: Located) -> list[LettersError]:
     """Keys in the case's `send:` block other than `from` and `reply_to`."""
     problems = []
-    for key in (case.send.model_extra or {}) if case.send else {}:
+    block = located.data.get("send")
+    for key in block if isinstance(block, dict) else {}:
+        if key in ("from", "reply_to"):
+            continue
         server = key in SERVER_KEYS or key.startswith(("smtp", "server", "tls", "ssl"))
         if server:
             message = f"send.{key}: mail server settings do not belong in a campaign folder"
