@@ -173,20 +173,31 @@ def test_preview_errors(workspace, run):
     assert wrong.exit_code == 2 and "did you mean 'appeal'?" in wrong.stderr
 
 
-def test_preview_does_not_import_weasyprint(workspace):
+def test_preview_imports_neither_weasyprint_nor_fonttools(workspace):
+    """The command a campaigner runs most starts fast: no PDF stage, no font files read."""
     import subprocess
     import sys
 
     root = str(workspace())
     code = (
-        "import sys, datetime, pathlib; from letters.commands.preview import preview; "
-        f"preview(pathlib.Path({root!r}), 'free-expression', 'ada', None, "
-        "datetime.date(2030, 1, 1)); print('weasyprint' in sys.modules)"
+        "import sys, runpy; sys.argv = ['letters', 'preview', 'free-expression', '--to', 'ada', "
+        f"'--plain', '-C', {root!r}]\n"
+        "try:\n    from letters.cli import main; main()\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in ('weasyprint', 'fontTools') if m in sys.modules))"
     )
     output = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert output.stdout.strip() == "False"
+    assert output.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_letter_font_width_table_matches_the_font():
+    import json
+
+    from letters.compose.address import WIDTHS
+    from scripts.make_width_table import FONT, width_table
+
+    assert json.loads(WIDTHS.read_text("utf-8")) == json.loads(json.dumps(width_table(FONT)))
 
 
 def test_exact_markdown_output(workspace, run):

@@ -13,6 +13,7 @@ widths tells a line of capitals from a line of narrow letters of the same length
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from letters.compose.postal import origin_country, postal_lines
 from letters.errors import LettersError
 from letters.fileio import Confined
 
@@ -27,22 +29,19 @@ from letters.fileio import Confined
 DEFAULT_STYLESHEET = Path(__file__).parent.parent / "layout" / "assets" / "letter.css"
 CAMPAIGN_STYLESHEET = "templates/letter.css"
 
-# The letter font ships with the layout stage; only its file is read here.
-FONT = Path(__file__).parent.parent / "layout" / "assets" / "fonts" / "NotoSerif-Regular.ttf"
+# The advance widths of the letter font (which ships with the layout stage).
+WIDTHS = Path(__file__).parent / "letter_font_widths.json"
 POINT_MM = 25.4 / 72
 
 
 @cache
 def _metrics() -> tuple[dict[int, int], int, int]:
-    """(advance width per code point, fallback advance, units per em) of the font."""
-    # fontTools comes with WeasyPrint; loading it only here keeps `letters preview` light.
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(FONT, lazy=True)
-    hmtx = font["hmtx"].metrics
-    advances = {code: hmtx[glyph][0] for code, glyph in font.getBestCmap().items()}
-    units = int(font["head"].unitsPerEm)
-    return advances, advances.get(ord("M"), units), units
+    """(advance width per code point, fallback advance, units per em) of the letter font,
+    from a table made from it (scripts/make_width_table.py): reading the font itself needs
+    fontTools, whose import alone costs more than a whole preview."""
+    table = json.loads(WIDTHS.read_text("utf-8"))
+    advances = {int(code): int(width) for code, width in table["advances"]}
+    return advances, int(table["fallback"]), int(table["units_per_em"])
 
 
 def text_width_mm(text: str, size_pt: float) -> float:
@@ -51,12 +50,43 @@ def text_width_mm(text: str, size_pt: float) -> float:
     return total / units * size_pt * POINT_MM
 
 
-def recipient_lines(recipient: Any) -> tuple[str, ...]:
-    """Name line, title, organisation, then postal lines: what goes in the envelope window."""
+def recipient_lines(recipient: Any, case: Any = None) -> tuple[str, ...]:
+    """Name line, title, organisation, then postal lines: what goes in the envelope window.
+
+    A structured address is laid out by its country's rules (letters.compose.postal), its
+    country's name written in the language of `case` (the sender's) and left out when the
+    case's sender posts from the same country; without a case it is always written."""
     get = recipient.get if isinstance(recipient, dict) else lambda k, d="": getattr(recipient, k, d)
     name = " ".join(part for part in (get("honorific", ""), get("name", "")) if part)
-    lines = [name, get("title", ""), get("organisation", ""), *get("address", ())]
+    address = get("address", ())
+    if origin_country(address):
+        origin, language = case_origin(case)
+        head = (name, get("title", ""))
+        return postal_lines(
+            address,
+            name_lines=head,
+            organisation=get("organisation", ""),
+            origin=origin,
+            language=language,
+        )
+    lines = [name, get("title", ""), get("organisation", ""), *address]
     return tuple(str(line) for line in lines if line)
+
+
+def case_origin(case: Any) -> tuple[str, str]:
+    """(the country a case's letters are posted from or "", the language of its values)."""
+    if case is None:
+        return "", "en"
+    return origin_country(case.sender.address), getattr(case, "language", "en") or "en"
+
+
+def sender_address_lines(case: Any, to_country: str = "") -> tuple[str, ...]:
+    """The sender's postal lines (without name or organisation): a structured address laid
+    out by its country's rules, its country's name left out for a letter to `to_country`."""
+    address = case.sender.address
+    if not origin_country(address):
+        return tuple(str(line) for line in address)
+    return postal_lines(address, origin=to_country, language=case_origin(case)[1])
 
 
 @dataclass(frozen=True)

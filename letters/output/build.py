@@ -12,7 +12,7 @@ from pathlib import Path
 
 from letters.atomic import Writable
 from letters.errors import LettersError, LettersErrors
-from letters.fileio import Confined
+from letters.fileio import Confined, sha256_bytes
 from letters.layout.markdown import letter_markdown
 from letters.output.failures import failures_name, write_failures
 from letters.output.folder import open_output_folder, output_path, remove_stale_temporaries
@@ -127,6 +127,7 @@ def _record(manifest: Manifest, result: OutputResult, root: Path) -> None:
         result.path,
         result.inputs,
         resources,
+        result.sha256,
     )
 
 
@@ -150,7 +151,9 @@ def _produce(
                 yield OutputResult(item.job, item.format, item.path, "failed", error=error)
                 continue
         out.write_atomic(item.path, data)
-        yield OutputResult(item.job, item.format, item.path, "built", inputs=item.inputs)
+        yield OutputResult(
+            item.job, item.format, item.path, "built", inputs=item.inputs, sha256=sha256_bytes(data)
+        )
     pdfs = {item.path: item for item in pending if item.format == "pdf"}
     if not pdfs:
         return
@@ -169,4 +172,5 @@ def _produce(
             warnings=rendered.warnings,
             inputs=pdfs[path].inputs,
             resources=rendered.resources,
+            sha256=rendered.sha256,
         )

@@ -164,12 +164,14 @@ class Manifest:
         path: Path,
         inputs: dict[str, str],
         resources: dict[str, str],
+        sha256: str = "",
     ) -> None:
-        """Note a finished output, signed, and append it to the journal at once."""
+        """Note a finished output, signed, and append it to the journal at once (`sha256`
+        of its bytes when the writer knows it; else the file is read)."""
         template, recipient = names
         output: dict[str, Any] = {
             "file": self.relative(path),
-            "sha256": self.out.sha256(path),
+            "sha256": sha256 or self.out.sha256(path),
             "inputs": inputs,
             # Wall-clock time of the build, for `letters report` (never part of a PDF's bytes);
             # signed with the rest. Entries written before it existed simply lack it.

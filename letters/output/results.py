@@ -22,6 +22,7 @@ class OutputResult:
     warnings: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
     resources: list[Path] = field(default_factory=list)  # workspace files a PDF used
+    sha256: str = ""  # of the file written (known without reading it back)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from letters.atomic import Writable
 from letters.compose.letter import Letter
 from letters.errors import LettersError
+from letters.fileio import sha256_bytes
 from letters.limits import LimitExceeded, Limits, guarded
 from letters.output.plan import Job
 
@@ -30,6 +31,7 @@ class Rendered:
     error: LettersError | None = None
     warnings: list[str] = field(default_factory=list)
     resources: list[Path] = field(default_factory=list)  # workspace files it used
+    sha256: str = ""  # of the bytes written: the build records it without reading them back
 
 
 PdfDone = tuple[Job, Path, Rendered]
@@ -127,7 +129,7 @@ def _render_one(root: Path, out_root: Path, letter: Letter, path: Path) -> Rende
                 letter=label,
             )
         )
-    return Rendered(None, output.warnings, output.resources)
+    return Rendered(None, output.warnings, output.resources, sha256_bytes(output.data))
 
 
 def _worker_died(letter: Letter) -> LettersError:
