@@ -1,13 +1,18 @@
 """Time `letters build` against a plain WeasyPrint loop, in the same run, on this machine.
 
     python benchmarks/bench_build.py            # 120 letters of three pages
-    python benchmarks/bench_build.py --n 300 --memory
+    python benchmarks/bench_build.py --n 300 --memory --scale 5000
 
 Prints the machine's cores, then each figure and the ratios the README quotes:
-full build vs a one-process `weasyprint.HTML(...).write_pdf()` loop over the same HTML
-(both from an empty out/), a rebuild with nothing changed vs the full build, what one
-edited recipient rebuilds, and with --memory the peak RSS of --print at N and 4N letters
-that each carry a 1 MB image.
+
+- the baseline: a one-process `weasyprint.HTML(...).write_pdf()` loop over the HTML that
+  letters 0.1.0 made for the same letters (its layout is kept, frozen, in baseline-0.1.0/:
+  a cheaper layout counts as a win, as it would for a user comparing with their own HTML);
+- `letters build --format pdf` with all cores, and with `-j 1` (the per-letter win);
+- a rebuild with nothing changed, and what one edited recipient rebuilds;
+- `letters preview` and `letters check` start-up against `python -c "import jinja2"`;
+- with --scale N, the per-letter rate at N letters against the rate at --n;
+- with --memory, the peak RSS of --print at N and 4N letters that carry a 1 MB image.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import zlib
 from pathlib import Path
+
+BASELINE_LAYOUT = Path(__file__).resolve().parent / "baseline-0.1.0"
 
 PARAGRAPH = (
     "The draft law gives the authorities sweeping powers over what people may say online "
@@ -152,33 +160,85 @@ def peak_rss_mb(root: Path, *args: str) -> float:
     return int(output.strip().splitlines()[-1]) / 1024
 
 
+def median_seconds(command: list[str], runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def baseline_html(scratch: Path, count: int) -> Path:
+    """The HTML letters 0.1.0 made for the benchmark letters: its layout, today's data."""
+    root = workspace(scratch / "baseline", count, image=False)
+    for name in ("letter.html.j2", "letter.css"):
+        shutil.copy(BASELINE_LAYOUT / name, root / "templates" / name)
+    letters(root, "build", "--format", "html", "-q")
+    return root / "out/bench/appeal"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=120, help="letters (default 120)")
     parser.add_argument("--memory", action="store_true", help="also measure --print memory")
+    parser.add_argument("--scale", type=int, default=0, help="also time this many letters")
     options = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as scratch:
-        root = workspace(Path(scratch) / "ws", options.n, image=False)
-        letters(root, "build", "--format", "html", "-q")
-        html_dir = root / "out/bench/appeal"
-        pages = len(__import__("pypdf").PdfReader(_one_pdf(root, html_dir)).pages)
+        html_dir = baseline_html(Path(scratch), options.n)
+        pages = len(__import__("pypdf").PdfReader(_one_pdf(Path(scratch), html_dir)).pages)
         print(f"letters: {options.n}, {pages} pages each")
-
         loop = plain_loop(html_dir, Path(scratch) / "loop")
-        shutil.rmtree(root / "out")
+        root = workspace(Path(scratch) / "ws", options.n, image=False)
         full, _ = letters(root, "build", "--format", "pdf", "-q")
         unchanged, _ = letters(root, "build", "--format", "pdf", "-q")
         recipients = root / "recipients.yaml"
         recipients.write_text(recipients.read_text().replace("Person Number 7\n", "Person Seven\n"))
         one_edit, summary = letters(root, "build", "--format", "pdf")
-        print(f"plain WeasyPrint loop, 1 process:   {loop:7.2f} s")
-        print(f"letters build --format pdf (full):  {full:7.2f} s   speed-up {loop / full:.2f}x")
+        shutil.rmtree(root / "out")
+        serial, _ = letters(root, "build", "--format", "pdf", "-j", "1", "-q")
+        print(f"plain WeasyPrint loop over 0.1.0 HTML: {loop:7.2f} s   baseline")
+        print(f"letters build --format pdf (full):    {full:7.2f} s   {loop / full:.2f}x")
+        print(f"letters build --format pdf -j 1:      {serial:7.2f} s   {loop / serial:.2f}x")
         print(
-            f"rebuild, nothing changed:           {unchanged:7.2f} s   "
+            f"rebuild, nothing changed:             {unchanged:7.2f} s   "
             f"{unchanged / full:.1%} of the full build"
         )
-        print(f"rebuild after editing 1 recipient:  {one_edit:7.2f} s   ({summary})")
+        print(f"rebuild after editing 1 recipient:    {one_edit:7.2f} s   ({summary})")
+
+        sample = Path(scratch) / "sample"
+        subprocess.run(
+            [sys.executable, "cli.py", "init", str(sample)],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        jinja = median_seconds([sys.executable, "-c", "import jinja2"])
+        cli = [sys.executable, "cli.py", "-C", str(sample)]
+        preview = median_seconds(
+            [*cli, "preview", "cybersecurity-law-2018", "--to", "apple-ceo", "--plain"]
+        )
+        check = median_seconds([*cli, "check"])
+        print(f"python -c 'import jinja2':            {jinja:7.2f} s   baseline")
+        print(f"letters preview (sample letter):      {preview:7.2f} s   {preview / jinja:.1f}x")
+        print(f"letters check (sample campaign):      {check:7.2f} s   {check / jinja:.1f}x")
+
+    if options.scale:
+        with tempfile.TemporaryDirectory() as scratch:
+            big = workspace(Path(scratch) / "big", options.scale, image=False)
+            seconds = peak = 0.0
+            started = time.perf_counter()
+            peak = peak_rss_mb(big, "build", "--format", "pdf", "-q")
+            seconds = time.perf_counter() - started
+            rate, base_rate = options.scale / seconds, options.n / full
+            print(
+                f"{options.scale} letters: {seconds:7.1f} s, {rate:.1f} letters/s "
+                f"({rate / base_rate:.0%} of the rate at {options.n}), peak RSS {peak:.0f} MB"
+            )
 
     if options.memory:
         for count in (options.n, options.n * 4):
@@ -194,8 +254,8 @@ def main() -> None:
                 )
 
 
-def _one_pdf(root: Path, html_dir: Path) -> Path:
-    sample = Path(root / "sample.pdf")
+def _one_pdf(scratch: Path, html_dir: Path) -> Path:
+    sample = Path(scratch / "sample.pdf")
     import weasyprint
 
     weasyprint.HTML(filename=str(next(iter(sorted(html_dir.glob("*.html")))))).write_pdf(sample)
