@@ -19,7 +19,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from letters import LettersError, __version__
-from letters.display import EXIT_INPUT, EXIT_OUTPUT, err, escape, out, relative, show_errors
+from letters.display import (
+    EXIT_INPUT,
+    EXIT_OUTPUT,
+    err,
+    escape,
+    out,
+    relative,
+    show_errors,
+    show_warnings,
+)
 from letters.errors import LettersErrors
 
 app = typer.Typer(
@@ -104,6 +113,7 @@ def check(context: typer.Context, project: Project = None) -> None:
 
     root = _root(context, project)
     report = run_check(root)
+    show_warnings(report.warnings, root)
     if report.errors:
         raise typer.Exit(show_errors(LettersErrors(report.errors), root, writes=False))
     out.print(
@@ -244,35 +254,6 @@ def merge_print(
         out.print(f"Print file: {relative(path, root)}")
 
 
-@command("import")
-def import_(
-    context: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The spreadsheet: .csv, .xlsx, .xls or .ods.")],
-    map_: Annotated[
-        list[str] | None,
-        typer.Option("--map", help='Send a column to a field: "Column name=field" (repeatable).'),
-    ] = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="Encoding of a CSV file (default UTF-8), e.g. cp1252.")
-    ] = None,
-    skip_invalid: Annotated[
-        bool, typer.Option(help="Import the valid rows and list the invalid ones (exit 1).")
-    ] = False,
-    dry_run: Annotated[bool, typer.Option(help="Say what would change, write nothing.")] = False,
-    project: Project = None,
-) -> None:
-    """Merge the rows of a spreadsheet into recipients.yaml: add new people, update known ones."""
-    from letters.display import show_import
-    from letters.importing import import_recipients
-
-    root = _root(context, project)
-    report = import_recipients(
-        root, file, map_ or [], encoding=encoding, skip_invalid=skip_invalid, dry_run=dry_run
-    )
-    show_import(report, root)
-    raise typer.Exit(report.exit_code)
-
-
 def main() -> None:
     try:
         app()
@@ -294,3 +275,4 @@ def main() -> None:
 from letters import cli_print  # noqa: E402  (registers envelopes, labels, report)
 
 from letters import cli_mail  # noqa: E402, F401  # isort: skip  (registers `letters send`)
+from letters import cli_import  # noqa: E402, F401  # isort: skip  (registers `letters import`)

@@ -48,6 +48,14 @@ def relative(path: Path, root: Path) -> str:
         return escape(str(path))
 
 
+def show_warnings(warnings: Sequence[LettersError], root: Path) -> None:
+    for warning in warnings:
+        where = warning.location(root)
+        err.print(f"{escape(where)}: [yellow]warning:[/yellow] {escape(warning.message)}")
+        if warning.hint:
+            err.print(f"  hint: {escape(warning.hint)}")
+
+
 def show_errors(error: LettersError, root: Path | None, writes: bool = True) -> int:
     """Print every problem as `file:line: error: message` with its hint; the exit code."""
     errors = each_error(error)

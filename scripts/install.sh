@@ -6,10 +6,14 @@
 #       libharfbuzz-subset0 present, fonts are subset about 1.7x faster (else fontTools)
 #   fontconfig                                            font discovery
 #   poppler-utils                                         pdftoppm/pdftotext, to look at PDFs
+#   fonts-noto-core fonts-noto-cjk                        the serif faces of every other script
+#       (Noto Serif CJK SC/TC/JP/KR; Noto Naskh Arabic, Noto Serif Hebrew, Thai, Myanmar,
+#       Khmer, Devanagari, Tamil, Sinhala, Ethiopic, Georgian, Armenian, Noto Sans Symbols)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig poppler-utils)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig poppler-utils
+  fonts-noto-core fonts-noto-cjk)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

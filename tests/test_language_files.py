@@ -85,7 +85,7 @@ def test_a_valid_campaign_file_still_passes(german, run):
             "Guten Tag {name},",
             "Guten Tag {name.__class__.__mro__},",
             8,
-            "is not allowed here (allowed: {name})",
+            "is not allowed here (allowed: {name}, {family_name})",
         ),
         ("Guten Tag {name},", "Guten Tag {name[0]},", 8, "is not allowed here"),
         ("Guten Tag {name},", "Guten Tag {name!r},", 8, "is not allowed here"),
@@ -114,7 +114,9 @@ def test_a_format_spec_is_refused_before_anything_is_written(german, run):
         result = run("check", "-C", root)
     assert result.exit_code == 2
     assert "languages/de.toml:8: error:" in result.stderr
-    assert "'{name:>100000000}' is not allowed here (allowed: {name})" in result.stderr
+    assert (
+        "'{name:>100000000}' is not allowed here (allowed: {name}, {family_name})" in result.stderr
+    )
     assert len(result.stdout) + len(result.stderr) < 5_000
 
 

@@ -94,11 +94,11 @@ list_last_separator = " und "
 
 
 def test_a_variant_without_a_language_file_is_an_error(workspace, run):
-    root = workspace(**{"templates/appeal.de.md.j2": "Hallo\n\nMit freundlichen Grüßen\n"})
+    root = workspace(**{"templates/appeal.it.md.j2": "Salve\n\nCordiali saluti\n"})
     result = run("check", "-C", root)
     assert result.exit_code == 2
-    assert "templates/appeal.de.md.j2: error: no language file for 'de'" in result.stderr
-    assert "add languages/de.toml to the campaign folder" in result.stderr
+    assert "templates/appeal.it.md.j2: error: no language file for 'it'" in result.stderr
+    assert "add languages/it.toml to the campaign folder" in result.stderr
 
 
 def test_a_campaign_brings_its_own_language_file(workspace, run):

@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "cli_print": 7,
     "cli_mail": 7,
     "cli_build": 7,
+    "cli_import": 7,
     "display": 7,
     "__main__": 7,
     "__init__": 0,

@@ -43,9 +43,7 @@ def test_a_long_list_keeps_two_items_on_each_side_of_a_break(tmp_path: Path):
         filler = " ".join(["word"] * words)
         body = "\n\n".join(["Dear Minister,", PARAGRAPH, PARAGRAPH, PARAGRAPH, filler, LONG_LIST])
         texts = page_texts(render(renderer, make_letter(body_markdown=body)))
-        per_page = [
-            sum(f"Demand number {n} " in text for n in range(1, 11)) for text in texts
-        ]
+        per_page = [sum(f"Demand number {n} " in text for n in range(1, 11)) for text in texts]
         assert all(count == 0 or count >= 2 for count in per_page), (words, per_page)
 
 

@@ -119,7 +119,7 @@ recipients:
       - Chemin François-Lehmann 18A
       - 1218 Grand-Saconnex
       - Switzerland
-"""
+"""  # noqa: E501 (the organisation is one YAML line, as written)
 
 
 @pytest.mark.slow

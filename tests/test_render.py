@@ -202,7 +202,7 @@ def test_template_language_from_front_matter_sets_tool_words(workspace):
     assert "Notre référence: REF/1" in text
     assert "**Objet: Objet test**" in text
     assert "a et b" in text
-    assert "Ms Ada Lovelace," in text
+    assert "\n\nMadame,\n\n" in text  # French convention: the honorific alone (fr.toml)
 
 
 def test_macros_and_set_blocks_escape_data_once(workspace):

@@ -233,9 +233,9 @@ def fit_address(lines: tuple[str, ...], window: Window) -> AddressFit:
         size -= 0.5
 
 
-def window_problems(recipient: Any, window: Window) -> list[WindowProblem]:
+def window_problems(recipient: Any, window: Window, case: Any = None) -> list[WindowProblem]:
     """The address block of `recipient` against the window: empty when it fits."""
-    fit = fit_address(recipient_lines(recipient), window)
+    fit = fit_address(recipient_lines(recipient, case), window)
     if fit.fits:
         return []
     return [WindowProblem(("address",), len(fit.lines), fit.capacity, fit.size_pt)]

@@ -47,6 +47,16 @@ _ESCAPED = re.compile(r"\\([\\`*_\[\]#+\-.)])|&(amp|lt|gt|#126|#61);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "#126": "~", "#61": "="}
 
 
+FSI, PDI = "\u2068", "\u2069"  # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE
+
+
+def isolate(text: MarkdownText) -> MarkdownText:
+    """`text` bidi-isolated, for a data value in a right-to-left letter: a Latin name or a
+    number keeps its place and its punctuation in Arabic text. (WeasyPrint 70 ignores <bdi>
+    and `unicode-bidi: isolate`, so the isolation is in the text itself.)"""
+    return MarkdownText(FSI + text + PDI) if text else text
+
+
 def unescape_markdown(text: str) -> str:
     """The inverse of escape_markdown's escaping, for plain-text places (an e-mail's text
     part): `&amp;` becomes `&` again and `\\_` becomes `_`, so

@@ -9,18 +9,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from letters.compose.address import campaign_windows, fit_address, recipient_lines
-from letters.compose.escape import MarkdownText, escape_markdown, trusted_markdown
+from letters.compose.address import (
+    campaign_windows,
+    case_origin,
+    fit_address,
+    recipient_lines,
+    sender_address_lines,
+)
+from letters.compose.escape import MarkdownText, trusted_markdown
 from letters.compose.filters import (
     LANGUAGE_KEY,
     DataValueError,
     address_block,
+    date_in_text,
+    escape_in_letter,
     long_date,
     prose_list,
 )
+from letters.compose.glyphs import Sources, check_letter
 from letters.compose.letter import Letter, SenderBlock
+from letters.compose.postal import origin_country, postal_lines
 from letters.compose.sandbox import Sandbox, record
 from letters.compose.template_errors import UNDEFINED_HINT, template_error
+from letters.compose.translate import TranslatedCases
 from letters.compose.undefined import LettersUndefined, Miss, noting_misses
 from letters.errors import LettersError, LettersErrors, OverLimitError
 from letters.fileio import Confined
@@ -52,7 +63,7 @@ class _LetterSandbox(Sandbox):
     language_packs: dict[str, LanguagePack]
 
 
-def _environment(finalize: Callable[[Any], Any], confined: Confined) -> _LetterSandbox:
+def _environment(finalize: Callable[..., Any], confined: Confined) -> _LetterSandbox:
     env = _LetterSandbox(
         loader=_BodyLoader(confined, TEMPLATES_DIR),
         undefined=LettersUndefined,
@@ -69,6 +80,7 @@ def _environment(finalize: Callable[[Any], Any], confined: Confined) -> _LetterS
     env.filters.update(
         prose_list=prose_list,
         long_date=long_date,
+        date_in_text=date_in_text,
         address_block=address_block,
         markdown=trusted_markdown,
     )
@@ -90,12 +102,13 @@ class Renderer:
         self.workspace = workspace
         self.limits = limits or Limits.from_env()
         confined = Confined(workspace.root)
-        self.markdown_env = _environment(escape_markdown, confined)
+        self.markdown_env = _environment(escape_in_letter, confined)
         self.text_env = _environment(_plain_text, confined)
         # A template that went over a limit once would do so for every recipient: it is
         # reported once and not run again (so `check` of a hostile campaign stays bounded).
         self.over_limit: dict[Path, LettersError] = {}
         self.windows = campaign_windows(workspace.root)
+        self.translated = TranslatedCases()  # each case in each letter's language
         self.text_env.filters["markdown"] = lambda value: value
         self.text_env.filters["address_block"] = lambda r: "\n".join(recipient_lines(r))
 
@@ -107,7 +120,6 @@ class Renderer:
         paper: str,
         today: dt.date,
     ) -> Letter:
-        case = case_file.case
         template = self.workspace.template_for(template_name, recipient.language)
         label = f"{case_file.id}/{template_name}/{recipient.id}"
         spent = self.over_limit.get(template.path)
@@ -116,6 +128,7 @@ class Renderer:
         pack = language_pack(template.language, self.workspace.root)
         for env in (self.markdown_env, self.text_env):
             env.language_packs[pack.tag] = pack
+        case = self.translated.get(case_file.case, pack.tag)
         date = case.date or today
         context = self.context(case_file, recipient, pack.tag, date, paper)
         self._letter_data = (case_file, recipient)
@@ -135,8 +148,8 @@ class Renderer:
             raise
         body_markdown, closing_markdown = split_closing(body)
         sender = case.sender
-        window = fit_address(recipient_lines(recipient), self.windows[paper])
-        return Letter(
+        window = fit_address(recipient_lines(recipient, case), self.windows[paper])
+        letter = Letter(
             case_id=case_file.id,
             template_name=template_name,
             recipient_id=recipient.id,
@@ -147,8 +160,10 @@ class Renderer:
             date_text=pack.long_date(date),
             subject=context["subject"],
             reference=case.reference,
-            sender=sender_block(sender),
-            recipient_lines=recipient_lines(recipient),
+            sender=sender_block(
+                sender, sender_address_lines(case, origin_country(recipient.address))
+            ),
+            recipient_lines=recipient_lines(recipient, case),
             body_markdown=body_markdown,
             closing_markdown=closing_markdown,
             signature_lines=tuple(v for v in (sender.name, sender.title, sender.organisation) if v),
@@ -157,6 +172,9 @@ class Renderer:
             window_lines=window.lines,
             window_size_pt=window.size_pt,
         )
+        # A character no installed font draws is an error before anything is written.
+        check_letter(letter, Sources(self._data_places(), (template.path, pack.path)))
+        return letter
 
     def context(
         self,
@@ -167,17 +185,19 @@ class Renderer:
         paper: str,
     ) -> dict[str, Any]:
         """What a letter template sees: plain data only (see letters.compose.sandbox)."""
-        case = case_file.case
+        case = self.translated.get(case_file.case, language)
         pack = language_pack(language, self.workspace.root)
         recipient_data = recipient.model_dump()
-        recipient_data["address"] = list(recipient.address)
+        recipient_data["address"] = list(_postal_only(recipient.address, case))
         recipient_data["tags"] = list(recipient.tags)
         recipient_data["paper"] = paper
         recipient_data["salutation"] = recipient.salutation or pack.default_salutation(
-            recipient.honorific, recipient.name
+            recipient.honorific, recipient.name, recipient.family_name
         )
-        sender = record(case.sender.model_dump(), "sender")
-        case_data = case.model_dump(exclude={"letters", "sender"})
+        sender_data = case.sender.model_dump()
+        sender_data["address"] = list(sender_address_lines(case, origin_country(recipient.address)))
+        sender = record(sender_data, "sender")
+        case_data = case.model_dump(exclude={"letters", "sender", "translations"})
         case_data.update(id=case_file.id, date=date, demands=list(case.demands))
         case_record = record(case_data, "case")
         case_record["sender"] = sender
@@ -253,18 +273,22 @@ class Renderer:
             raise _undefined(misses, "template")
         return "".join(parts)
 
+    def _data_places(self) -> tuple[tuple[Located, tuple[str | int, ...]], ...]:
+        """The YAML a letter's data comes from: its case file, its recipient's entry."""
+        case_file, recipient = self._letter_data
+        places: list[tuple[Located, tuple[str | int, ...]]] = [(case_file.located, ())]
+        recipients = self.workspace.recipients_located
+        if recipients is not None:
+            index = self.workspace.recipient_index(recipient.id)
+            places.append((recipients, ("recipients", index)))
+        return tuple(places)
+
     def _located(self, exc: BaseException, error: LettersError) -> LettersError:
         """A value a filter refused, named at its line in the YAML it came from (the
         template line that used it goes in the message)."""
         if not isinstance(exc, DataValueError) or not isinstance(exc.value, str):
             return error
-        case_file, recipient = self._letter_data
-        located_files: list[tuple[Located, tuple[str | int, ...]]] = [(case_file.located, ())]
-        recipients = self.workspace.recipients_located
-        if recipients is not None:
-            index = self.workspace.recipient_index(recipient.id)
-            located_files.append((recipients, ("recipients", index)))
-        for located, prefix in located_files:
+        for located, prefix in self._data_places():
             path = located.find_value(exc.value, prefix)
             if path is not None:
                 line, column = located.line_of(path)
@@ -296,12 +320,21 @@ def split_closing(body: str) -> tuple[str, str]:
     return body[: last.start()].rstrip("\n"), body[last.end() :].strip()
 
 
-def sender_block(sender: Sender) -> SenderBlock:
+def _postal_only(address: Any, case: Case) -> tuple[str, ...]:
+    """A recipient's postal lines, without name or organisation (`recipient.address`)."""
+    if not origin_country(address):
+        return tuple(address)
+    origin, language = case_origin(case)
+    return postal_lines(address, origin=origin, language=language)
+
+
+def sender_block(sender: Sender, address: tuple[str, ...]) -> SenderBlock:
+    """The sender's details, with `address`, its postal lines as laid out."""
     return SenderBlock(
         name=sender.name,
         title=sender.title,
         organisation=sender.organisation,
-        address=tuple(sender.address),
+        address=address,
         email=sender.email,
         phone=sender.phone,
         website=sender.website,

@@ -27,7 +27,6 @@ from letters.deliver.mailing import (
     CaseMail,
     Mailpiece,
     case_mail,
-    document,
     fit,
     lines_html,
     mm,
@@ -36,6 +35,7 @@ from letters.deliver.mailing import (
     too_big,
 )
 from letters.deliver.post_record import PostFile, common_inputs, digest, produce
+from letters.deliver.render import FONTS, Pages, render_pages
 from letters.errors import LettersError, LettersErrors
 from letters.output.folder import open_output_folder
 from letters.output.options import BuildOptions
@@ -104,7 +104,7 @@ DEFAULT_SIZE = {"a4": "dl", "letter": "10"}
 
 CSS = """\
 @page { size: %(width)s %(height)s; margin: 0; }
-html { font-family: "Letters Noto Serif", "Noto Serif", serif; color: #111; }
+html { font-family: %(fonts)s; color: #111; }
 body { margin: 0; }
 .envelope { position: relative; width: %(width)s; height: %(height)s; overflow: hidden;
   break-after: page; }
@@ -130,8 +130,8 @@ def envelope_size(name: str) -> Envelope:
 
 def envelope_page(
     mail: CaseMail, pieces: list[Mailpiece], envelope: Envelope, workspace: Workspace
-) -> str:
-    """The HTML of the envelopes of `pieces` (one page each), or the errors of every
+) -> Pages:
+    """The envelopes of `pieces` as HTML (one page each); raises the errors of every
     address that does not fit the delivery zone even at 8 pt."""
     errors: list[LettersError] = []
     pages: list[str] = []
@@ -148,17 +148,18 @@ def envelope_page(
             continue
         block = len(fitted.lines) * fitted.height
         block_top = top + (envelope.zone_height - block) / 2
+        # As wide as its widest line (shrink-to-fit), so that a block in a right-to-left
+        # script starts where any other does, its lines aligned to their own start side.
         style = (
-            f"left: {mm(left)}; top: {mm(block_top)}; width: {mm(envelope.zone_width)}; "
+            f"left: {mm(left)}; top: {mm(block_top)}; max-width: {mm(envelope.zone_width)}; "
             f"font-size: {pt(fitted.size)}; line-height: {pt(fitted.line_height)};"
         )
         address = lines_html(fitted.lines, "address", style)
         pages.append(f'<section class="envelope">{sender}{address}</section>\n')
     if errors:
         raise LettersErrors(errors) if len(errors) > 1 else errors[0]
-    css = CSS % {"width": mm(envelope.width), "height": mm(envelope.height)}
-    title = f"{mail.title}: envelopes ({envelope.name})"
-    return document(title, "en", mail.date, css, "".join(pages))
+    css = CSS % {"width": mm(envelope.width), "height": mm(envelope.height), "fonts": FONTS}
+    return Pages(f"{mail.title}: envelopes ({envelope.name})", mail.date, css, tuple(pages))
 
 
 def _return_block(sender: tuple[str, ...], envelope: Envelope) -> str:
@@ -191,13 +192,11 @@ def write_envelopes(
     """Write `out/<case>/envelopes-<size>.pdf` for the cases `options` names (all by default),
     skipping files whose inputs have not changed. Every address is checked before anything
     is written. `loaded` is the cases' mail when the caller has it already."""
-    from letters.layout.pdf import standalone_pdf
-
     if size is not None:
         envelope_size(size)  # refused before anything is loaded
     workspace, mail = loaded or case_mail(root, options, "envelopes")
     base = workspace.root
-    planned: list[tuple[CaseMail, Envelope, list[Mailpiece], str]] = []
+    planned: list[tuple[CaseMail, Envelope, list[Mailpiece], Pages]] = []
     errors: list[LettersError] = []
     for case in mail:
         for envelope, pieces in envelope_files(case, size):
@@ -218,7 +217,7 @@ def write_envelopes(
         inputs = {
             "addresses": digest(case.sender, [piece.lines for piece in pieces]),
             "options": digest("envelopes", envelope.id),
-            "layout": digest(page),
+            "layout": digest(page.html()),
             **common_inputs(),
         }
         label = f"envelopes-{envelope.id}"
@@ -228,7 +227,7 @@ def write_envelopes(
                 case.case_id,
                 f"{label}.pdf",
                 inputs,
-                partial(standalone_pdf, page, base, label),
+                partial(render_pages, page, base, label),
                 kind="envelopes",
                 pieces=len(pieces),
                 force=options.force,

@@ -20,7 +20,6 @@ from letters.deliver.label_sheets import LabelSheet, label_sheet
 from letters.deliver.mailing import (
     CaseMail,
     case_mail,
-    document,
     fit,
     lines_html,
     mm,
@@ -30,6 +29,7 @@ from letters.deliver.mailing import (
     too_big,
 )
 from letters.deliver.post_record import PostFile, common_inputs, digest, produce
+from letters.deliver.render import FONTS, Pages, render_pages
 from letters.errors import LettersError, LettersErrors
 from letters.output.folder import open_output_folder
 from letters.output.options import BuildOptions
@@ -39,7 +39,7 @@ LEADING = 1.2  # line height, as a multiple of the size
 
 CSS = """\
 @page { size: %(width)s %(height)s; margin: 0; }
-html { font-family: "Letters Noto Serif", "Noto Serif", serif; color: #111; }
+html { font-family: %(fonts)s; color: #111; }
 body { margin: 0; }
 .sheet { position: relative; width: %(width)s; height: %(height)s; overflow: hidden;
   break-after: page; }
@@ -114,8 +114,8 @@ def place_labels(
     return placed
 
 
-def labels_page(mail: CaseMail, sheet: LabelSheet, placed: list[PlacedLabel]) -> str:
-    """The HTML of the label sheets: one page per sheet."""
+def labels_page(mail: CaseMail, sheet: LabelSheet, placed: list[PlacedLabel]) -> Pages:
+    """The label sheets as HTML: one page per sheet."""
     sheets: dict[int, list[str]] = {}
     for label in placed:
         style = (
@@ -123,11 +123,11 @@ def labels_page(mail: CaseMail, sheet: LabelSheet, placed: list[PlacedLabel]) ->
             f"font-size: {pt(label.size)}; line-height: {pt(label.line_height)};"
         )
         sheets.setdefault(label.sheet, []).append(lines_html(label.lines, "label", style))
-    body = "".join(
+    sections = tuple(
         f'<section class="sheet">{"".join(labels)}</section>\n' for labels in sheets.values()
     )
-    css = CSS % {"width": mm(sheet.page_width), "height": mm(sheet.page_height)}
-    return document(f"{mail.title}: labels ({sheet.name})", "en", mail.date, css, body)
+    css = CSS % {"width": mm(sheet.page_width), "height": mm(sheet.page_height), "fonts": FONTS}
+    return Pages(f"{mail.title}: labels ({sheet.name})", mail.date, css, sections)
 
 
 def write_labels(
@@ -140,12 +140,10 @@ def write_labels(
     """Write `out/<case>/labels-<sheet>.pdf` for the cases `options` names (all by default),
     skipping files whose inputs have not changed. Every address is checked before anything
     is written. `loaded` is the cases' mail when the caller has it already."""
-    from letters.layout.pdf import standalone_pdf
-
     sheet = label_sheet(sheet_name, root.resolve())
     check_skip(sheet, skip)
     workspace, mail = loaded or case_mail(root, options, "labels")
-    planned: list[tuple[CaseMail, int, str]] = []
+    planned: list[tuple[CaseMail, int, Pages]] = []
     errors: list[LettersError] = []
     for case in mail:
         try:
@@ -167,7 +165,7 @@ def write_labels(
         inputs = {
             "addresses": digest(texts or [piece.lines for piece in case.pieces]),
             "options": digest("labels", sheet.id, sheet.sha256, skip),
-            "layout": digest(page),
+            "layout": digest(page.html()),
             **common_inputs(),
         }
         name = f"labels-{sheet.id}"
@@ -177,7 +175,7 @@ def write_labels(
                 case.case_id,
                 f"{name}.pdf",
                 inputs,
-                partial(standalone_pdf, page, workspace.root, name),
+                partial(render_pages, page, workspace.root, name),
                 kind="labels",
                 pieces=count,
                 force=options.force,

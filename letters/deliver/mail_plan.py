@@ -69,7 +69,8 @@ class Plan:
 
     @property
     def case_ids(self) -> list[str]:
-        return list(self.senders)
+        """The cases with a message to judge (whose sent log is read, and locked to send)."""
+        return list(dict.fromkeys(item.job.case_id for item in self.outgoing))
 
 
 def compose(root: Path, options: SendOptions) -> Plan:

@@ -17,7 +17,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from letters.compose.address import POINT_MM, recipient_lines, text_width_mm
+from letters.compose.address import (
+    POINT_MM,
+    recipient_lines,
+    sender_address_lines,
+    text_width_mm,
+)
 from letters.errors import LettersError, LettersErrors
 from letters.output.options import BuildOptions
 from letters.output.plan import plan
@@ -106,7 +111,7 @@ def case_mail(root: Path, options: BuildOptions, what: str) -> tuple[Workspace, 
                     job.template_name,
                     job.recipient_id,
                     job.paper,
-                    recipient_lines(recipient),
+                    recipient_lines(recipient, case),
                 )
             )
         sender = case.sender
@@ -115,7 +120,11 @@ def case_mail(root: Path, options: BuildOptions, what: str) -> tuple[Workspace, 
                 case_id=case_id,
                 title=case.title,
                 date=case.date or options.today,
-                sender=tuple(v for v in (sender.organisation or sender.name, *sender.address) if v),
+                sender=tuple(
+                    line
+                    for line in (sender.organisation or sender.name, *sender_address_lines(case))
+                    if line
+                ),
                 pieces=print_order(pieces),
             )
         )
@@ -213,18 +222,6 @@ def lines_html(lines: tuple[str, ...], css_class: str, style: str) -> str:
     direction = ' dir="rtl"' if right_to_left(lines) else ""
     inner = "".join(f'<div class="line">{text(line)}</div>' for line in lines)
     return f'<div class="{css_class}"{direction} style="{style}">{inner}</div>'
-
-
-def document(title: str, language: str, created: dt.date, css: str, body: str) -> str:
-    """A complete page for `letters.layout.pdf.standalone_pdf`: its date is the PDF's."""
-    day = created.isoformat()
-    return (
-        f'<!DOCTYPE html>\n<html lang="{text(language)}">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{text(title)}</title>\n"
-        f'<meta name="dcterms.created" content="{day}">\n'
-        f'<meta name="dcterms.modified" content="{day}">\n'
-        f"<style>\n{css}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
-    )
 
 
 def mm(value: float) -> str:

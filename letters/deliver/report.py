@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from letters.atomic import Writable
 from letters.compose.address import recipient_lines
 from letters.compose.letter import Letter
 from letters.errors import LettersError
@@ -61,10 +62,10 @@ class ReportRow:
 COLUMNS = tuple(ReportRow.__dataclass_fields__)
 
 
-def one_line_address(recipient: Recipient) -> str:
-    """The postal address on one line: the window's lines without the name, title and
-    organisation (they have their own columns)."""
-    lines = list(recipient_lines(recipient))
+def one_line_address(recipient: Recipient, case: Any = None) -> str:
+    """The postal address on one line: the window's lines (as the letters of `case` print
+    them) without the name, title and organisation, which have their own columns."""
+    lines = list(recipient_lines(recipient, case))
     name = " ".join(part for part in (recipient.honorific, recipient.name) if part)
     for own in (name, recipient.title, recipient.organisation):
         if own and own in lines:
@@ -95,7 +96,7 @@ def report_rows(root: Path, options: BuildOptions) -> list[ReportRow]:
     return rows
 
 
-def _manifests(out: Any, case_id: str, key: bytes) -> list[Manifest]:
+def _manifests(out: Writable, case_id: str, key: bytes) -> list[Manifest]:
     """The case's verified manifests: the full build's, then any shard's."""
     if out.kind(case_id) != "folder":
         return []
@@ -105,7 +106,7 @@ def _manifests(out: Any, case_id: str, key: bytes) -> list[Manifest]:
 
 
 def _row(
-    out: Any,
+    out: Writable,
     out_dir: Path,
     job: Job,
     letter: Letter | None,
@@ -113,6 +114,7 @@ def _row(
     manifests: list[Manifest],
     hasher: InputHasher,
 ) -> ReportRow:
+    case = hasher.workspace.cases[job.case_id].case
     fmt, manifest = next(
         ((f, m) for f in PREFERRED for m in manifests if m.output(job.key, f)), ("", None)
     )
@@ -136,7 +138,7 @@ def _row(
         recipient=job.recipient_id,
         name=recipient.name,
         organisation=recipient.organisation,
-        address=one_line_address(recipient),
+        address=one_line_address(recipient, case),
         email=recipient.email,
         paper=job.paper,
         pages=_pages(out, on_disk) if on_disk and fmt == "pdf" else None,
@@ -148,7 +150,7 @@ def _row(
     )
 
 
-def _pages(out: Any, path: Path) -> int | None:
+def _pages(out: Writable, path: Path) -> int | None:
     import pikepdf
 
     try:

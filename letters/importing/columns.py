@@ -9,6 +9,10 @@ field           headers
 ==============  ===============================================================
 id              Id, Recipient id, Key, Slug
 name            Name, Full name, Contact, Contact name, Recipient, Person
+given_name      First name, Given name, Forename, Prénom, Vorname, Nombre,
+                Nome, Voornaam, Imię, Имя (joined into the name)
+family_name     Last name, Surname, Family name, Nom, Nom de famille,
+                Nachname, Apellido(s), Cognome, Achternaam, Nazwisko, Фамилия
 honorific       Honorific, Title, Prefix, Name prefix, Courtesy title,
                 Salutation title, Form of address
 title           Job title, Position, Role, Job, Function, Office title
@@ -74,21 +78,34 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "paper": ("paper", "paper size"),
     "tags": ("tags", "tag", "groups", "group", "labels", "label"),
     "email": ("email", "e mail", "email address", "e mail address", "mail"),
+    # Joined into `name` (rows.py), in the order the person's culture writes them.
+    "given_name": (
+        *("first name", "firstname", "given name", "givenname", "forename", "first"),
+        *("prénom", "prenom", "vorname", "nombre", "nome", "voornaam", "imię", "имя"),
+    ),
+    "family_name": (
+        *("last name", "lastname", "surname", "family name", "familyname", "last"),
+        *("nom", "nom de famille", "nachname", "familienname", "apellido", "apellidos"),
+        *("cognome", "achternaam", "nazwisko", "фамилия"),
+    ),
 }
 # Address parts in the order their lines are written; rank 0 is the "Address" block itself.
 _ADDRESS_PARTS: tuple[tuple[str, ...], ...] = (
-    ("address 1", "address1", "address line 1", "street", "street 1"),
+    ("address 1", "address1", "address line 1", "street", "street 1", "rue", "straße", "calle"),
     ("address 2", "address2", "address line 2", "street 2"),
     ("address 3", "address3", "address line 3", "street 3"),
-    ("city", "town", "locality"),
-    ("state", "region", "province", "county"),
-    ("postcode", "post code", "postal code", "zip", "zip code", "zipcode"),
-    ("country",),
+    ("city", "town", "locality", "ville", "stadt", "ort", "ciudad", "localidad"),
+    ("state", "region", "province", "county", "région", "bundesland", "provincia", "estado"),
+    (
+        *("postcode", "post code", "postal code", "zip", "zip code", "zipcode"),
+        *("code postal", "plz", "postleitzahl", "código postal", "codigo postal"),
+    ),
+    ("country", "pays", "land", "país", "pais"),
 )
 # City, State and Postcode share one line: "Cupertino, CA 95014", "Manchester M1 1AA".
-CITY, STATE, POSTCODE = (
+CITY, STATE, POSTCODE, COUNTRY = (
     next(rank for rank, part in enumerate(_ADDRESS_PARTS, 1) if part[0] == name)
-    for name in ("city", "state", "postcode")
+    for name in ("city", "state", "postcode", "country")
 )
 LOCALITY = (CITY, STATE, POSTCODE)
 _HEADERS: dict[str, tuple[str, int]] = {
@@ -99,6 +116,7 @@ _HEADERS: dict[str, tuple[str, int]] = {
 FIELD_ORDER = (
     "id",
     "name",
+    "family_name",
     "honorific",
     "title",
     "organisation",
@@ -110,7 +128,8 @@ FIELD_ORDER = (
     "email",
     "fields",
 )
-MAP_TARGETS = tuple(name for name in FIELD_ORDER if name != "fields")
+MAP_TARGETS = (*(name for name in FIELD_ORDER if name != "fields"), "given_name")
+NAME_PARTS = ("given_name", "family_name")
 IGNORE = "-"
 
 
@@ -225,7 +244,8 @@ def plan_columns(
             )
         used.setdefault(slot, column)
         columns.append(column)
-    if not any(column.target in ("id", "name") for column in columns) and not errors:
+    named = ("id", "name", *NAME_PARTS)
+    if not any(column.target in named for column in columns) and not errors:
         errors.append(
             LettersError(
                 "no column gives the recipient's name (or id)",

@@ -5,7 +5,8 @@ valid (or invalid rows are to be skipped).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,11 @@ from letters.importing.columns import first_column, parse_mapping, plan_columns,
 from letters.importing.names import person_key, slugify, unique_id
 from letters.importing.report import Added, Duplicate, ImportReport, Updated
 from letters.importing.row_checks import WINDOW_FIELDS, RowPlace, row_problems
-from letters.importing.rows import Row, cell_error, differing_fields, row_values
+from letters.importing.rows import NAME_ORDERS, Row, cell_error, differing_fields, row_values
 from letters.importing.tables import read_table
 from letters.importing.yaml_edit import Change, Existing, apply_changes, load_existing, verify
 from letters.workspace.load import RECIPIENTS_FILE
+from letters.workspace.schema import SLUG
 
 
 def import_recipients(
@@ -30,8 +32,13 @@ def import_recipients(
     encoding: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    name_order: str | None = None,
+    tags: Sequence[str] = (),
 ) -> ImportReport:
     """Merge `source` into root/recipients.yaml and report what changed.
+
+    `name_order` ("given-first" or "family-first"; None: by each row's language and script)
+    joins first and last name columns; `tags` are added to every new recipient.
 
     Raises LettersError (LettersErrors for several) when the file cannot be used, or when
     a row is invalid and `skip_invalid` is false; nothing is written then.
@@ -41,6 +48,7 @@ def import_recipients(
         raise LettersError("workspace folder does not exist", root, hint="pass it with -C DIR")
     path = root / RECIPIENTS_FILE
     report = ImportReport(source=source, target=path, dry_run=dry_run)
+    options = _Options(_name_order(name_order), tuple(_tag(tag) for tag in tags))
     wanted = parse_mapping(mapping)
     table = read_table(source, encoding)
     start = next((i for i, row in enumerate(table) if any(cell.strip() for cell in row)), None)
@@ -50,7 +58,7 @@ def import_recipients(
         )
     report.columns = plan_columns(table[start], start + 1, wanted, source, table[start + 1 :])
     existing = load_existing(path)
-    changes, errors = _plan_changes(table, start, report, existing, source)
+    changes, errors = _plan_changes(table, start, report, existing, source, options)
     if errors and not skip_invalid:
         raise_all(errors)
     report.skipped = errors
@@ -67,8 +75,34 @@ def import_recipients(
     return report
 
 
+@dataclass(frozen=True)
+class _Options:
+    name_order: str
+    tags: tuple[str, ...]
+
+
+def _name_order(value: str | None) -> str:
+    if value is not None and value not in NAME_ORDERS:
+        hint = "write --name-order given-first (John Smith) or family-first (Xi Jinping)"
+        raise LettersError(f"--name-order {value!r} is not a name order", hint=hint)
+    return value or ""
+
+
+def _tag(tag: str) -> str:
+    if not SLUG.match(tag):
+        raise LettersError(
+            f"--tag {tag!r} is not a tag", hint="write lowercase letters, digits and hyphens"
+        )
+    return tag
+
+
 def _plan_changes(
-    table: list[list[str]], start: int, report: ImportReport, existing: Existing, source: Path
+    table: list[list[str]],
+    start: int,
+    report: ImportReport,
+    existing: Existing,
+    source: Path,
+    options: _Options,
 ) -> tuple[list[Change], list[LettersError]]:
     entries = existing.entries
     by_id: dict[str, int] = {}
@@ -96,7 +130,7 @@ def _plan_changes(
         if not any(cell.strip() for cell in cells):
             report.blank_rows += 1
             continue
-        row, problems = row_values(cells, offset, report.columns, source)
+        row, problems = row_values(cells, offset, report.columns, source, options.name_order)
         if problems:
             errors += problems
             continue
@@ -156,6 +190,8 @@ def _plan_changes(
             )
             continue
         current = entries[index] if index is not None else {}
+        if index is None and options.tags:
+            values["tags"] = tuple(dict.fromkeys((*values.get("tags", ()), *options.tags)))
         update = (
             _changes(current, {k: v for k, v in values.items() if k != "id"})
             if index is not None
@@ -205,9 +241,17 @@ def _changes(existing: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
             current = [current]
         if isinstance(current, list):
             current = tuple(current)
+        if isinstance(current, dict):  # a structured address, as rows.py makes it
+            current = {k: _as_tuple(k, v) for k, v in current.items()}
         if current != value:
             changed[name] = value
     return changed
+
+
+def _as_tuple(key: str, value: Any) -> Any:
+    if isinstance(value, list) or (key == "street" and isinstance(value, str)):
+        return tuple(value) if isinstance(value, list) else (value,)
+    return value
 
 
 def _merged(existing: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

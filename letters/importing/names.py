@@ -8,7 +8,15 @@ import re
 import unicodedata
 from typing import Any
 
+from anyascii import anyascii
+from babel import Locale
+
 MAX_ID_LENGTH = 64
+# From here on (CJK radicals, kana, Han, Hangul...) a character is a syllable or word.
+_SYLLABIC = 0x2E80
+# Country names Babel does not list, as offices write them.
+_COUNTRY_ALIASES = {"usa": "US", "u s a": "US", "u s": "US", "uk": "GB", "u k": "GB"}
+COUNTRY_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "ru", "zh", "ja", "ko", "ar", "vi")
 
 # Letters that Unicode does not decompose into a base letter and a mark.
 _ASCII_LETTERS = str.maketrans(
@@ -43,9 +51,22 @@ def ascii_text(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
+def transliterate(text: str) -> str:
+    """`text` in ASCII letters, from any script (anyascii): each Chinese character, Korean
+    syllable or kana a word of its own, so 習近平 → "Xi Jin Ping", Путин → "Putin"."""
+    parts = []
+    for char in unicodedata.normalize("NFC", text):
+        if ord(char) < _SYLLABIC:
+            parts.append(anyascii(ascii_text(char)))
+        else:
+            parts.append(f" {anyascii(char)} ")
+    return " ".join("".join(parts).split())
+
+
 def slugify(text: str) -> str:
-    """A recipient id from a name: Nguyễn Thị Hoa → nguyen-thi-hoa."""
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text(text).lower()).strip("-")
+    """A recipient id from a name in any script: Nguyễn Thị Hoa → nguyen-thi-hoa,
+    習近平 → xi-jin-ping, Владимир Путин → vladimir-putin."""
+    slug = re.sub(r"[^a-z0-9]+", "-", transliterate(text).lower()).strip("-")
     if len(slug) > MAX_ID_LENGTH:
         slug = slug[:MAX_ID_LENGTH].rsplit("-", 1)[0]
     return slug
@@ -67,3 +88,31 @@ def person_key(name: Any, organisation: Any) -> tuple[str, str]:
         return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
     return clean(name), clean(organisation)
+
+
+def country_code(text: str) -> str:
+    """The ISO 3166-1 code of a country written by name in a usual language (Babel's
+    territory names: "France", "Deutschland", "Việt Nam", "대한민국"), or as its code; ""
+    when it is none of these."""
+    wanted = _country_key(text)
+    if wanted in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[wanted]
+    return _country_names().get(wanted, "")
+
+
+def _country_key(text: str) -> str:
+    return " ".join(re.sub(r"[.,()'’-]", " ", ascii_text(text).casefold()).split())
+
+
+_NAMES: dict[str, str] = {}
+
+
+def _country_names() -> dict[str, str]:
+    if not _NAMES:
+        for language in COUNTRY_LANGUAGES:
+            for code, name in Locale.parse(language).territories.items():
+                code = str(code)
+                if len(code) == 2 and code.isalpha():
+                    _NAMES.setdefault(_country_key(name), code)
+                    _NAMES.setdefault(code.casefold(), code)
+    return _NAMES

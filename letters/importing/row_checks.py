@@ -38,7 +38,7 @@ class RowPlace:
         self, path: Path_, message: str, hint: str = "", *, key: bool = False
     ) -> LettersError:
         name = str(path[0]) if path else ""
-        field = f"fields.{path[1]}" if name == "fields" and len(path) > 1 else name
+        field = f"{name}.{path[1]}" if name in ("fields", "address") and len(path) > 1 else name
         column = self.row.columns.get(field) or self.row.columns.get(name)
         if column is None and self.index is None:
             column = first_column(self.columns, name)  # a new row: the empty cell for it

@@ -7,7 +7,10 @@ The address is assembled in postal order, whatever the order of the columns: the
 "State"/"Region"/"Province"/"County" and "Postcode"/"Postal code"/"Zip" — "City, State
 Postcode" when a state is given ("Cupertino, CA 95014"), else "City Postcode"
 ("Manchester M1 1AA") — and last "Country" on its own line. (A line break in the City cell
-puts what comes before it on a line of its own.) Tags are split on "," and ";".
+puts what comes before it on a line of its own.) When "Country" names a country and the row
+has what its post requires, the parts become a structured address instead (laid out by
+letters.compose.postal). First and last name columns make the name. Tags are split on ","
+and ";".
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from typing import Any
 
 from letters.controls import forbidden_character, forbidden_message, normalise_newlines
 from letters.errors import LettersError
-from letters.importing.columns import CITY, LOCALITY, POSTCODE, STATE, Column
+from letters.importing.columns import CITY, COUNTRY, LOCALITY, POSTCODE, STATE, Column
+from letters.importing.names import country_code
+from letters.workspace.postal import missing_fields
+
+# Cultures that write the family name first (the row's `language`), and the scripts that do.
+FAMILY_FIRST = frozenset({"zh", "ja", "ko", "vi", "hu"})
+NAME_ORDERS = ("given-first", "family-first")
+_CJK = re.compile(r"^[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+$")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -35,8 +45,10 @@ class Row:
 
 
 def row_values(
-    cells: list[str], number: int, columns: list[Column], source: Path
+    cells: list[str], number: int, columns: list[Column], source: Path, name_order: str = ""
 ) -> tuple[Row, list[LettersError]]:
+    """The recipient values of a row; `name_order` ("given-first", "family-first", or ""
+    to go by the row's language and script) joins first and last name columns."""
     row = Row(number, {}, {})
     errors: list[LettersError] = []
     address: list[tuple[Column, list[str]]] = []
@@ -101,7 +113,52 @@ def row_values(
         row.values["address"] = tuple(line for line, _ in assembled)
         row.address_columns = [column for _, column in assembled]
         row.joined_line = joined
+        _structured(row, address)
+    _join_name(row, name_order)
     return row, errors
+
+
+def _join_name(row: Row, name_order: str) -> None:
+    """First and last name columns as `name` (and `family_name`), in the person's order."""
+    given = row.values.pop("given_name", "")
+    family = row.values.get("family_name", "")
+    if "name" in row.values or not (given or family):
+        return
+    language = str(row.values.get("language", "")).split("-")[0].lower()
+    cjk = all(_CJK.match(part) for part in (given, family) if part)
+    if not name_order:
+        name_order = NAME_ORDERS[language in FAMILY_FIRST or cjk]
+    parts = [part for part in (given, family) if part]
+    if name_order == "family-first":
+        parts.reverse()
+    row.values["name"] = ("" if cjk else " ").join(parts)
+    row.columns["name"] = row.columns.get("given_name") or row.columns["family_name"]
+
+
+_PARTS = {CITY: "city", STATE: "region", POSTCODE: "postcode"}
+
+
+def _structured(row: Row, address: list[tuple[Column, list[str]]]) -> None:
+    """The address as its parts (street, city, region, postcode, country) when its Country
+    names a country and its parts are what that country's post requires; else the lines."""
+    parts: dict[str, Any] = {}
+    street: list[str] = []
+    for column, lines in sorted(address, key=lambda part: (part[0].rank, part[0].number)):
+        if column.rank == COUNTRY:
+            parts["country"] = country_code(" ".join(lines))
+        elif column.rank in _PARTS:
+            name = _PARTS[column.rank]
+            street += lines[:-1] if name == "city" else []  # as above: lines of their own
+            parts[name] = lines[-1] if name == "city" else " ".join(lines)
+        else:
+            street += lines
+        row.columns.setdefault(f"address.{_PARTS.get(column.rank, 'street')}", column)
+    if street:
+        parts["street"] = tuple(street)
+    code = parts.pop("country", "")
+    if not code or "city" not in parts or missing_fields(code, set(parts)):
+        return
+    row.values["address"] = {"street": parts.pop("street", ()), **parts, "country": code}
 
 
 def _address_lines(

@@ -123,8 +123,9 @@ def _node(name: str, value: Any, like: Any = None) -> Any:
         return seq
     if isinstance(value, dict):
         mapping = CommentedMap()
-        for key, text in value.items():
-            mapping[key] = _scalar(text)
+        for key, text in value.items():  # fields, or an address's parts
+            one_line = isinstance(text, tuple) and len(text) == 1
+            mapping[key] = _scalar(text[0]) if one_line else _node(key, text)
         return mapping
     return _scalar(value, like)
 

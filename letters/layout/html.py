@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from letters.compose.template_lines import template_line
 from letters.errors import LettersError, OverLimitError
 from letters.fileio import Confined
 from letters.limits import LimitExceeded, Limits, guarded
+from letters.workspace.locales import direction as page_direction
+from letters.workspace.locales import with_script
 from letters.workspace.schema import PAPERS
 from letters.workspace.templates import ConfinedLoader
 
@@ -126,17 +129,32 @@ def page_counter_content(pattern: str) -> str:
     return " ".join(parts) or '""'
 
 
-def page_number_css(pattern: str) -> Markup:
+def page_number_css(pattern: str, side: str = "right") -> Markup:
     """Rules that number pages 2 onwards; the first page (and so a one-page letter) has none.
+    The number is at the bottom right, or left (`side`) in a right-to-left letter.
 
     Both rules live in the same `<style>` so that they share one cascade origin and the
     `:first` rule wins by specificity alone.
     """
     content = page_counter_content(pattern)
+    box = "bottom-left" if side == "left" else "bottom-right"
     return Markup(
-        f"@page {{ @bottom-right {{ content: {content}; }} }}\n"
-        "@page :first { @bottom-right { content: none; } }"
+        f"@page {{ @{box} {{ content: {content}; }} }}\n"
+        f"@page :first {{ @{box} {{ content: none; }} }}"
     )
+
+
+def text_direction(lines: tuple[str, ...] | list[str]) -> str:
+    """ "rtl" or "ltr": the direction of the first strong character (Unicode bidi class
+    L, R or AL) of `lines`, "" when none has one."""
+    for line in lines:
+        for char in line:
+            kind = unicodedata.bidirectional(char)
+            if kind == "L":
+                return "ltr"
+            if kind in ("R", "AL"):
+                return "rtl"
+    return ""
 
 
 def letter_page(letter: Letter, workspace: Path, limits: Limits | None = None) -> str:
@@ -257,6 +275,7 @@ def page_context(letter: Letter, layout: Layout, workspace: Path) -> dict[str, A
     sender = letter.sender
     data = letter_data(letter)
     lines, size = letter.window_lines, letter.window_size_pt
+    direction = page_direction(letter.language)
     if not lines:  # a letter made without its window (by hand, say): fit it here
         paper = letter.paper if letter.paper in PAPERS else "a4"
         fit = fit_address(letter.recipient_lines, campaign_windows(workspace)[paper])
@@ -278,8 +297,22 @@ def page_context(letter: Letter, layout: Layout, workspace: Path) -> dict[str, A
         "signature_url": (workspace / sender.signature).as_uri() if sender.signature else "",
         "fonts_url": FONTS_CSS.as_uri(),
         "stylesheet_url": layout.stylesheet.resolve().as_uri(),
-        "page_number_css": page_number_css(letter.labels.page),
+        "page_number_css": page_number_css(
+            letter.labels.page, "left" if direction == "rtl" else "right"
+        ),
+        # Right-to-left letters (CLDR's character order for the language), the page's
+        # language with its CLDR script (zh-TW → zh-Hant-TW, for the fonts), and the
+        # "rtl" for an address in a right-to-left script: the window stays on the left
+        # (letter.css), its lines start on the right ("" for any other address).
+        "direction": direction,
+        "page_lang": with_script(letter.language),
+        "address_dir": _rtl_only(lines),
+        "return_address_dir": _rtl_only(sender.address or (sender.head,)),
     }
+
+
+def _rtl_only(lines: tuple[str, ...] | list[str]) -> str:
+    return "rtl" if text_direction(lines) == "rtl" else ""
 
 
 def _load_template(path: Path, workspace: Path) -> jinja2.Template:

@@ -102,7 +102,8 @@ def plan_case(
             if only and not any(matches(recipient, selector) for selector in only):
                 continue
             paper = recipient.paper or case_file.case.paper or default_paper or "a4"
-            too_big = windows and _address_problem(workspace, recipient, paper, windows[paper])
+            window = windows and windows[paper]
+            too_big = window and _address_problem(workspace, recipient, paper, window, case_file)
             if too_big:
                 errors.append(too_big)
                 continue
@@ -111,10 +112,10 @@ def plan_case(
 
 
 def _address_problem(
-    workspace: Workspace, recipient: Recipient, paper: str, window: Window
+    workspace: Workspace, recipient: Recipient, paper: str, window: Window, case_file: CaseFile
 ) -> LettersError | None:
     """The address block against the envelope window, as an error at the address's line."""
-    for problem in window_problems(recipient, window):
+    for problem in window_problems(recipient, window, case_file.case):
         file, line, column = workspace.recipient_line(recipient.id, "address", key=True)
         return LettersError(
             f"recipient {recipient.id!r}: {too_many_lines_message(problem, paper)}",

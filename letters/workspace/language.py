@@ -2,17 +2,22 @@
 
 A campaign folder may bring its own `languages/<tag>.toml`, and a campaign folder may come
 from a stranger. So a language file is read without following links (`Confined`), checked
-against a schema (every key known, every key present, every value short, one line, free of
-control characters), its Babel locale and date pattern are tried once, and its patterns
-use named placeholders only (`{name}`, `{honorific}`, `{page}`, `{pages}`): they are filled
-by `fill_pattern`, never by `str.format`, so no attribute, index or format spec is reachable.
-Every problem is a `LettersError` naming the file and the line of the key.
+against a schema (every key known, every required key present, every value short, one
+line, free of control characters), its Babel locale and date patterns are tried once, and
+its patterns use named placeholders only (`{name}`, `{honorific}`, `{family_name}`,
+`{page}`, `{pages}`): they are filled by `fill_pattern`, never by `str.format`, so no
+attribute, index or format spec is reachable. Every problem is a `LettersError` naming the
+file and the line of the key (language_errors.py).
+
+Salutations follow the language's convention: `[salutations]` maps honorifics to patterns,
+and a pattern needing a field the recipient lacks gives way to `salutation_neutral`. Dates
+are Gregorian, written by Babel with the file's patterns (`date_in_text_pattern` for the
+middle of a sentence).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import re
 import tomllib
@@ -25,6 +30,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 from letters.controls import describe_character, forbidden_character
 from letters.errors import LettersError
 from letters.fileio import COPY_IN_HINT, Confined, decode_utf8, read_text
+from letters.workspace.language_errors import key_lines as key_lines  # re-exported
+from letters.workspace.language_errors import schema_error, toml_error
+from letters.workspace.locales import script_variant
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
 WORKSPACE_DIR = "languages"  # a campaign may bring its own <tag>.toml files
@@ -33,23 +41,21 @@ FILE_LIMIT = 64 * 1024  # bytes in a campaign's language file
 TEXT_LIMIT = 200  # characters in one value
 DATE_PATTERN_LIMIT = 100  # characters in the Babel date pattern
 SAMPLE_DATE = dt.date(2026, 12, 31)
-COPY_HINT = "copy letters/workspace/languages/en.toml and translate every line"
 
 # Which placeholders each pattern may use; every other value is plain text.
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
-    "salutation": ("honorific", "name"),
-    "salutation_without_honorific": ("name",),
+    "salutation": ("honorific", "name", "family_name"),
+    "salutation_without_honorific": ("name", "family_name"),
+    "salutation_neutral": (),
+    "salutations": ("honorific", "name", "family_name"),  # each pattern in the table
     "page": ("page", "pages"),
 }
+SALUTATIONS_LIMIT = 100  # honorifics in one language file's [salutations] table
+_DATE_PATTERNS = ("date_pattern", "date_in_text_pattern")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _BRACED = re.compile(r"\{[^{}\n]*\}")
 _LOCALE_SHAPE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 _TAG = re.compile(r"^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*$")
-_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
-_KEY_LINE = re.compile(
-    r"""^\s*\[*\s*(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))\s*[.=\]]"""
-)
 
 
 def fill_pattern(pattern: str, **values: str | int) -> str:
@@ -79,7 +85,8 @@ def pattern_problem(pattern: str, allowed: tuple[str, ...]) -> str:
 
 
 class LanguageFile(BaseModel):
-    """The schema of a language file: exactly these keys, every one a short line of text."""
+    """The schema of a language file: exactly these keys, every one a short line of text
+    (`[salutations]` is a table of them). The last three keys are optional."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -93,11 +100,46 @@ class LanguageFile(BaseModel):
     salutation_without_honorific: str
     list_separator: str
     list_last_separator: str
+    # The date in mid-sentence, where it differs from the dateline (vi: without "ngày").
+    date_in_text_pattern: str = ""
+    # The formal greeting that needs nothing from the recipient (fr "Madame, Monsieur,").
+    salutation_neutral: str = ""
+    # Honorific → salutation pattern (fr: Mme = "Madame,"), matched ignoring case and dots.
+    salutations: dict[str, str] = {}
 
-    @field_validator("*")
+    @field_validator("salutations")
+    @classmethod
+    def _salutation_table(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        if len(value) > SALUTATIONS_LIMIT:
+            raise ValueError(f"{len(value)} salutations; the limit is {SALUTATIONS_LIMIT}")
+        for honorific, pattern in value.items():
+            try:
+                cls._short_plain_line(honorific, info)
+                cls._short_plain_line(pattern, info)
+            except ValueError as exc:
+                raise ValueError(f"[salutations] {honorific!r}: {exc}") from None
+        return value
+
+    @field_validator(*(name for name in PLACEHOLDERS | {"name": ()} if name != "salutations"))
+    @classmethod
+    def _patterns(cls, value: str, info: ValidationInfo) -> str:
+        return cls._short_plain_line(value, info)
+
+    @field_validator(
+        "babel_locale",
+        "subject",
+        "reference",
+        "list_separator",
+        "list_last_separator",
+        *_DATE_PATTERNS,
+    )
+    @classmethod
+    def _plain(cls, value: str, info: ValidationInfo) -> str:
+        return cls._short_plain_line(value, info)
+
     @classmethod
     def _short_plain_line(cls, value: str, info: ValidationInfo) -> str:
-        limit = DATE_PATTERN_LIMIT if info.field_name == "date_pattern" else TEXT_LIMIT
+        limit = DATE_PATTERN_LIMIT if info.field_name in _DATE_PATTERNS else TEXT_LIMIT
         if len(value) > limit:
             raise ValueError(f"this value is {len(value)} characters long; the limit is {limit}")
         if "\n" in value:
@@ -127,11 +169,13 @@ class LanguageFile(BaseModel):
             raise ValueError(f"unknown locale {value!r}") from None
         return value.replace("-", "_")
 
-    @field_validator("date_pattern")
+    @field_validator(*_DATE_PATTERNS)
     @classmethod
     def _formats_a_date(cls, value: str, info: ValidationInfo) -> str:
         locale = info.data.get("babel_locale")
-        if locale is None:  # the locale is wrong, and reported: the pattern cannot be tried
+        if (
+            locale is None or not value
+        ):  # the locale is wrong, and reported: the pattern cannot be tried
             return value
         from babel.dates import format_date
 
@@ -175,22 +219,41 @@ class LanguagePack:
     list_separator: str
     list_last_separator: str
     sha256: str = ""  # of the bytes read, so a build can tell when the file changed
+    date_in_text_pattern: str = ""  # "" means date_pattern
+    salutation_neutral: str = ""  # "" means salutation_without_honorific
+    salutations: tuple[tuple[str, str], ...] = ()  # (honorific, pattern)
 
-    def long_date(self, date: dt.date) -> str:
+    def long_date(self, date: dt.date, pattern: str = "") -> str:
+        """The date as the dateline writes it (Gregorian calendar, the file's pattern)."""
         # Babel's locale data is large; load it only when a date is actually written.
         from babel.dates import format_date
 
-        return format_date(date, format=self.date_pattern, locale=self.babel_locale)
+        return format_date(date, format=pattern or self.date_pattern, locale=self.babel_locale)
+
+    def date_in_text(self, date: dt.date) -> str:
+        """The date in the middle of a sentence (vi: "9 tháng 1 năm 2026", no "ngày")."""
+        return self.long_date(date, self.date_in_text_pattern)
 
     def join(self, items: list[str]) -> str:
         if len(items) <= 1:
             return "".join(items)
         return self.list_separator.join(items[:-1]) + self.list_last_separator + items[-1]
 
-    def default_salutation(self, honorific: str, name: str) -> str:
-        if honorific:
-            return fill_pattern(self.salutation, honorific=honorific, name=name)
-        return fill_pattern(self.salutation_without_honorific, name=name)
+    def default_salutation(self, honorific: str, name: str, family_name: str = "") -> str:
+        """The greeting for a recipient without their own `salutation`: the pattern the file
+        gives for the honorific, else its general one; where the pattern needs a field the
+        recipient lacks (`{family_name}`), the language's neutral formal greeting."""
+        wanted = _honorific_key(honorific)
+        pattern = next((p for h, p in self.salutations if _honorific_key(h) == wanted), "")
+        if not pattern:
+            pattern = self.salutation if honorific else self.salutation_without_honorific
+        values = {"honorific": honorific, "name": name, "family_name": family_name}
+        needed = {match.group(1) for match in _PLACEHOLDER.finditer(pattern)}
+        if any(not values.get(field) for field in needed):
+            return self.salutation_neutral or fill_pattern(
+                self.salutation_without_honorific, **values
+            )
+        return fill_pattern(pattern, **values)
 
     def page_label(self, page: int, pages: int) -> str:
         """The page label as text (html.py turns the same pattern into CSS counters)."""
@@ -210,10 +273,20 @@ def available_languages(root: Path | None = None) -> list[str]:
     return sorted(tags)
 
 
+def _honorific_key(honorific: str) -> str:
+    return " ".join(honorific.replace(".", " ").split()).casefold()
+
+
 def fallback_chain(tag: str) -> list[str]:
-    """`pt-BR` → [`pt-BR`, `pt`]: the tag, then each shorter prefix."""
+    """`pt-BR` → [`pt-BR`, `pt`]: the tag, then each shorter prefix; the language with the
+    script CLDR finds likely for the tag comes before the bare language where Babel has data
+    for it: `zh-TW` → [`zh-TW`, `zh-Hant`, `zh`], `zh` → [`zh`, `zh-Hans`]."""
     parts = tag.split("-")
-    return ["-".join(parts[:size]) for size in range(len(parts), 0, -1)]
+    chain = ["-".join(parts[:size]) for size in range(len(parts), 0, -1)]
+    variant = script_variant(tag) if _TAG.match(tag) else ""
+    if variant and variant not in chain:
+        chain.insert(max(len(chain) - 1, 1), variant)
+    return chain
 
 
 def find_language_file(tag: str, root: Path | None = None) -> Path | None:
@@ -273,11 +346,13 @@ def _parse(path: Path, data: bytes) -> LanguagePack:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(exc, path, text) from None
+        raise toml_error(exc, path, text) from None
     try:
         checked = LanguageFile.model_validate(raw)
     except ValidationError as exc:
-        raise _schema_error(exc, path, text) from None
+        raise schema_error(
+            exc, path, text, list(LanguageFile.model_fields), _HINTS, PLACEHOLDERS
+        ) from None
     return LanguagePack(
         tag=path.stem,
         path=path,
@@ -290,103 +365,7 @@ def _parse(path: Path, data: bytes) -> LanguagePack:
         list_separator=checked.list_separator,
         list_last_separator=checked.list_last_separator,
         sha256=hashlib.sha256(data).hexdigest(),
+        date_in_text_pattern=checked.date_in_text_pattern,
+        salutation_neutral=checked.salutation_neutral,
+        salutations=tuple(checked.salutations.items()),
     )
-
-
-def key_lines(text: str) -> dict[str, int]:
-    """The line (1-based) where each top-level key is first written: `key = ...`,
-    `"key" = ...`, `key.part = ...` or `[key]`. Rough, since tomllib gives no positions."""
-    lines: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _KEY_LINE.match(line)
-        if match:
-            key = match.group("double") or match.group("single") or match.group("bare") or ""
-            lines.setdefault(key, number)
-    return lines
-
-
-def _toml_error(exc: tomllib.TOMLDecodeError, path: Path, text: str) -> LettersError:
-    message = str(exc)
-    line = column = 0
-    position = _POSITION.search(message)
-    if position:
-        line, column = int(position.group(1)), int(position.group(2))
-        message = message[: position.start()]
-    elif _AT_END.search(message):
-        line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
-        message = _AT_END.sub("", message)
-    return LettersError(
-        f"language file is not valid TOML: {message}",
-        path,
-        line or 1,
-        column,
-        hint='write each line as key = "text in double quotes"; ' + COPY_HINT,
-    )
-
-
-def _schema_error(exc: ValidationError, path: Path, text: str) -> LettersError:
-    """The first problem, by line, of a file that does not fit the schema; a missing key
-    comes last, and not at all if an unknown key is a misspelling of it."""
-    lines = key_lines(text)
-    known = list(LanguageFile.model_fields)
-    missing: list[str] = []
-    guessed: set[str] = set()
-    problems: list[LettersError] = []
-    for error in exc.errors(include_url=False):
-        key = str(error["loc"][0])[:40] if error["loc"] else ""
-        line = lines.get(key, 1)
-        if error["type"] == "missing":
-            missing.append(key)
-        elif error["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            guessed.update(close)
-            guess = f"did you mean {close[0]!r}? " if close else ""
-            problems.append(
-                LettersError(
-                    f"unknown key {key!r} in a language file",
-                    path,
-                    line,
-                    hint=f"{guess}the keys are: {', '.join(known)}",
-                )
-            )
-        elif error["type"] == "string_type":
-            problems.append(
-                LettersError(
-                    f"{key!r} should be text in double quotes",
-                    path,
-                    line,
-                    hint=f'write {key} = "..." on one line',
-                )
-            )
-        else:
-            cause = error.get("ctx", {}).get("error")
-            message = str(cause) if cause is not None else error["msg"]
-            problems.append(
-                LettersError(
-                    f"{key!r}: {message}", path, line, hint=_HINTS.get(key, _hint_for(key))
-                )
-            )
-    problems.sort(key=lambda problem: problem.line)
-    unexplained = [key for key in missing if key not in guessed]
-    if unexplained:
-        problems.append(
-            LettersError(
-                "language file has no " + ", ".join(repr(key) for key in unexplained),
-                path,
-                1,
-                hint=COPY_HINT,
-            )
-        )
-    first = problems[0]
-    if len(problems) > 1:
-        others = len(problems) - 1
-        first.message += f" (and {others} more problem{'s' if others > 1 else ''} in this file)"
-    return first
-
-
-def _hint_for(key: str) -> str:
-    allowed = PLACEHOLDERS.get(key)
-    if allowed:
-        shown = " and ".join(f"{{{name}}}" for name in allowed)
-        return f"this pattern may use only {shown}, each written exactly so"
-    return f"write a short line of text, as in {LANGUAGES_DIR.name}/{DEFAULT_LANGUAGE}.toml"

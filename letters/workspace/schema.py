@@ -10,7 +10,25 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from letters.workspace.postal import (
+    check_country,
+    country_name,
+    missing_fields,
+    postcode_problem,
+)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # BCP 47, loosely: a 2-3 letter language, then optional script/region/variant subtags.
@@ -39,13 +57,64 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
+class PostalAddress(Strict):
+    """An address as its parts, laid out by its country's postal rules (compose.postal)."""
+
+    country: str  # ISO 3166-1 alpha-2; first, so the postcode's check can see it
+    street: Lines = ()
+    city: str = ""
+    postcode: str = ""
+    region: str = ""
+    district: str = ""
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return check_country(value)
+
+    @field_validator("postcode")
+    @classmethod
+    def _postcode(cls, value: str, info: ValidationInfo) -> str:
+        problem = postcode_problem(info.data.get("country", ""), value)
+        if problem:
+            raise ValueError(problem)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _required(self) -> PostalAddress:
+        present = {name for name in _PARTS if getattr(self, name)}
+        missing = missing_fields(self.country, present)
+        if missing:
+            raise ValueError(
+                f"an address in {country_name(self.country)} needs {' and '.join(missing)}: add "
+                + ", ".join(f"`{name}:`" for name in missing)
+            )
+        return self
+
+
+_PARTS = ("street", "city", "postcode", "region", "district")
+
+
+def _address_kind(value: Any) -> str:
+    return "[postal]" if isinstance(value, dict | PostalAddress) else "[lines]"
+
+
+# A list of lines (or a block of text), or a mapping of parts; the tags start with "[" so
+# that error messages leave them out of the field's path.
+Address = Annotated[
+    Annotated[Lines, Tag("[lines]")] | Annotated[PostalAddress, Tag("[postal]")],
+    Discriminator(_address_kind),
+]
+
+
 class Recipient(Strict):
     id: str
     name: str
+    family_name: str = ""  # for salutation patterns such as "Sehr geehrte Frau {family_name},"
     honorific: str = ""
     title: str = ""
     organisation: str = ""
-    address: Lines = ()
+    address: Address = ()
     salutation: str = ""
     language: str = "en"
     paper: Paper | None = None
@@ -79,7 +148,7 @@ class Sender(Strict):
     name: str
     title: str = ""
     organisation: str = ""
-    address: Lines = ()
+    address: Address = ()
     email: str = ""
     phone: str = ""
     website: str = ""
@@ -120,8 +189,28 @@ class LetterRule(Strict):
     to: Texts
 
 
+# A language tag as a mapping's key (`translations: {fr: ...}`), checked like `language`.
+LanguageKey = Annotated[str, AfterValidator(lambda value: _check_language(value))]
+
+
+class SenderTranslation(Strict):
+    title: str | None = None
+    organisation: str | None = None
+    address: Address | None = None
+
+
+class CaseTranslation(Strict):
+    """A case's values in another language, merged over the base ones for letters in it."""
+
+    title: str | None = None
+    demands: Texts | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+    sender: SenderTranslation | None = None
+
+
 class Case(Strict):
     title: str
+    language: str = "en"  # the language the base values are written in
     date: dt.date | None = None
     reference: str = ""
     paper: Paper | None = None
@@ -130,6 +219,12 @@ class Case(Strict):
     facts: dict[str, Any] = Field(default_factory=dict)
     letters: list[LetterRule] = Field(min_length=1)
     send: Send | None = None  # e-mail sender details for `letters send`
+    translations: dict[LanguageKey, CaseTranslation] = Field(default_factory=dict)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return _check_language(value)
 
     @field_validator("date", mode="before")
     @classmethod
