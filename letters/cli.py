@@ -1,26 +1,25 @@
 """The `letters` command: parse options, call one library function, print, choose the exit code.
 
 Every command is a few lines: the library does the work and raises `LettersError` for
-anything a user can fix; `commands` below turns that into messages and exit codes (2 for a
-problem found before anything was written, 1 for one met while writing). What is printed,
+anything a user can fix; `command` (letters/cli_app.py) turns that into messages and exit
+codes (2 for a problem found before anything was written, 1 for one met while writing).
+The commands of this module are the core ones; the print channel, e-mail and import have
+modules of their own, imported here so that they register on the same app. What is printed,
 and how, lives in letters/display.py.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
-from letters import LettersError, __version__
+from letters.cli_app import Project, _root, app, command
 from letters.display import (
-    EXIT_INPUT,
     EXIT_OUTPUT,
     err,
     escape,
@@ -31,65 +30,8 @@ from letters.display import (
 )
 from letters.errors import LettersErrors
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="Turn one campaign appeal into many personalised, print-ready letters.",
-)
-
-# `-C DIR` works before the command name (kept in the context) and after it.
-Project = Annotated[
-    Path | None,
-    typer.Option("-C", "--project", help="Campaign folder (default: the current directory)."),
-]
-Command = TypeVar("Command", bound=Callable[..., None])
-
-
-def _root(context: typer.Context, project: Path | None) -> Path:
-    """The campaign folder: `-C` after the command name, else before it, else here."""
-    root = (project or context.obj or Path(".")).resolve()
-    context.meta["letters_root"] = root  # for the error messages, relative to it
-    return root
-
-
-def command(name: str | None = None) -> Callable[[Command], Command]:
-    """Register a command whose LettersError becomes messages and an exit code."""
-
-    def register(function: Command) -> Command:
-        @functools.wraps(function)
-        def run(*args: Any, **kwargs: Any) -> None:
-            try:
-                function(*args, **kwargs)
-            except LettersError as error:
-                context = kwargs.get("context")
-                root = context.meta.get("letters_root") if context is not None else None
-                raise typer.Exit(show_errors(error, root)) from None
-            except KeyboardInterrupt:
-                err.print(
-                    "Interrupted; finished letters are saved and the next build does the rest."
-                )
-                raise typer.Exit(130) from None
-
-        app.command(name)(run)
-        return function
-
-    return register
-
-
-@app.callback(invoke_without_command=True)
-def main_options(
-    context: typer.Context,
-    project: Project = None,
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
-) -> None:
-    if version:
-        out.print(f"letters {__version__}")
-        raise typer.Exit(0)
-    if context.invoked_subcommand is None:
-        out.print(context.get_help())
-        raise typer.Exit(EXIT_INPUT)
-    context.obj = project
+# The other commands' modules register them on `app` when imported.
+from letters import cli_import, cli_mail, cli_print  # noqa: F401  # isort: skip
 
 
 @command()
@@ -270,9 +212,3 @@ def main() -> None:
             "for details and report it."
         )
         sys.exit(EXIT_OUTPUT)
-
-
-from letters import cli_print  # noqa: E402  (registers envelopes, labels, report)
-
-from letters import cli_mail  # noqa: E402, F401  # isort: skip  (registers `letters send`)
-from letters import cli_import  # noqa: E402, F401  # isort: skip  (registers `letters import`)

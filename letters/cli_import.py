@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from letters.cli import Project, _root, command
+from letters.cli_app import Project, _root, command
 
 
 @command("import")

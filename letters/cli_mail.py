@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from letters.cli import Project, _root, command
+from letters.cli_app import Project, _root, command
 from letters.display import BuildProgress, err, escape, out
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from letters.cli import Project, _root, command
+from letters.cli_app import Project, _root, command
 from letters.display import err, escape, out, relative
 from letters.errors import LettersError
 

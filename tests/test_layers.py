@@ -28,13 +28,14 @@ LAYERS: dict[str, int] = {
     "importing": 4,
     "deliver": 5,
     "commands": 6,
-    "cli": 7,
+    "cli": 8,
+    "cli_app": 7,
     "cli_print": 7,
     "cli_mail": 7,
     "cli_build": 7,
     "cli_import": 7,
     "display": 7,
-    "__main__": 7,
+    "__main__": 8,
     "__init__": 0,
 }
 # Stages on the same level that must not know each other.
