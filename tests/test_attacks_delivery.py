@@ -77,7 +77,9 @@ def test_a_translated_structured_address_is_an_error_at_its_line_not_an_internal
         "        street: [1 Road]\n        city: Dublin\n"
     )
     template = "---\nsubject: Bonjour\nlanguage: fr\n---\n{{ recipient.salutation }}\n\nNous.\n"
-    root = campaign(tmp_path, **{"cases/free-expression.yaml": case, "templates/appeal.md.j2": template})
+    root = campaign(
+        tmp_path, **{"cases/free-expression.yaml": case, "templates/appeal.md.j2": template}
+    )
     for command in (("check",), ("build", "--format", "md")):
         result = run(*command, "-C", root)
         assert "internal error" not in result.output, result.output
@@ -93,9 +95,45 @@ def test_an_infinite_pitch_in_a_sheet_file_is_an_error_at_its_line(tmp_path, run
     # check (0 * inf is NaN, and NaN > page_width is False): labels are laid out at
     # `left: nanmm`, which WeasyPrint ignores, so every label prints off its die-cut place.
     shipped = (SHEETS_DIR / "l7163.toml").read_text("utf-8")
-    sheet = shipped.replace("columns = 2", "columns = 1").replace("pitch_x = 101.6", "pitch_x = inf")
+    sheet = shipped.replace("columns = 2", "columns = 1").replace(
+        "pitch_x = 101.6", "pitch_x = inf"
+    )
     root = campaign(tmp_path, **{"sheets/evil.toml": sheet})
     result = run("labels", "--sheet", "evil", "-C", root)
     assert result.exit_code == 2, result.output
     assert "evil.toml" in result.stderr and "pitch_x" in result.stderr
     assert not (root / "out/free-expression/labels-evil.pdf").exists()
+
+
+# -- JSON records shipped in the campaign (sent/, out/) -------------------------------------
+
+DEEP_JSON = "[" * 200_000 + "\n"
+
+
+def test_a_deeply_nested_line_in_a_shipped_sent_log_is_not_an_internal_error(tmp_path, run):
+    # Exploit: sent/<case>.jsonl holding one line of 200,000 "[" makes json.loads raise
+    # RecursionError (not ValueError), so even the dry run of `letters send` crashes.
+    root = campaign(tmp_path, **{"sent/free-expression.jsonl": DEEP_JSON})
+    result = run("send", "-C", root, "--no-attach")
+    assert "internal error" not in result.output
+    assert result.exit_code == 0, result.output
+    assert "not records; ignored" in result.stderr
+
+
+def test_a_deeply_nested_shipped_post_record_is_not_an_internal_error(tmp_path, run):
+    # Exploit: out/<case>/post.json of 200,000 "[" crashes `letters envelopes` (and the
+    # labels): PostRecord.read catches ValueError only, not RecursionError.
+    root = campaign(tmp_path, **{"out/free-expression/post.json": DEEP_JSON})
+    result = run("envelopes", "-C", root)
+    assert "internal error" not in result.output
+    assert result.exit_code == 0, result.output
+    assert (root / "out/free-expression/envelopes-dl.pdf").is_file()
+
+
+def test_a_deeply_nested_shipped_manifest_does_not_crash_report_or_build(tmp_path, run):
+    # Exploit: out/<case>/manifest.json of 200,000 "[" crashes `letters report` and `build`.
+    root = campaign(tmp_path, **{"out/free-expression/manifest.json": DEEP_JSON})
+    for command in (("report",), ("build", "--format", "md")):
+        result = run(*command, "-C", root)
+        assert "internal error" not in result.output, result.output
+        assert result.exit_code == 0, result.output

@@ -661,3 +661,18 @@ def test_an_unreachable_server_is_retried_then_the_run_stops(
     assert "cannot reach 127.0.0.1" in result.stderr and "0 of 1 sent" in result.stderr
     assert fake_clock.sleeps == [5.0, 20.0, 60.0]  # recorded, not slept
     assert not any(r["event"] == "attempt" for r in records(root))
+
+
+def test_the_report_says_what_was_sent_and_when(campaign, run, smtp):
+    import csv
+    import io
+
+    root = campaign()
+    handler, _ = smtp()
+    handler.refuse.add("hoa@example.org")
+    send(run, root, "--no-dry-run", "--no-attach")
+    result = run("report", "-C", root)
+    assert result.exit_code == 0, result.output
+    rows = {r["recipient"]: r for r in csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))}
+    assert rows["ada"]["sent"] == "sent" and rows["ada"]["sent_at"].startswith("20")
+    assert rows["hoa"]["sent"] == "refused" and rows["hoa"]["sent_at"] == ""

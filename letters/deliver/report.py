@@ -11,6 +11,7 @@ through the output folder without following links.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ from typing import Any
 from letters.atomic import Writable
 from letters.compose.address import recipient_lines
 from letters.compose.letter import Letter
+from letters.deliver.mail_log import History, sent_histories
 from letters.errors import LettersError
 from letters.output.folder import open_output_folder, output_path
 from letters.output.inputs import InputHasher
@@ -57,6 +59,8 @@ class ReportRow:
     built_at: str
     up_to_date: bool
     reason: str  # why not up to date ("" when it is)
+    sent: str  # by e-mail: sent, refused, uncertain (no reply after the message) or ""
+    sent_at: str  # when it was last sent
 
 
 COLUMNS = tuple(ReportRow.__dataclass_fields__)
@@ -86,14 +90,32 @@ def report_rows(root: Path, options: BuildOptions) -> list[ReportRow]:
     rows: list[ReportRow] = []
     for case_id in cases:
         manifests = _manifests(out, case_id, key) if out_dir.is_dir() else []
+        sent = sent_histories(workspace.root, case_id)
         case_jobs = [job for job in jobs if job.case_id == case_id]
         for paper in print_file_names([job.paper for job in case_jobs]):
             for job in (job for job in case_jobs if job.paper == paper):
                 recipient = workspace.recipient(job.recipient_id)
                 assert recipient is not None
                 row = _row(out, out_dir, job, rendered.get(job), recipient, manifests, hasher)
-                rows.append(row)
+                rows.append(_with_sending(row, sent.get(job.key)))
     return rows
+
+
+# The latest e-mail record of a letter, as the report's word for it.
+_SENT_WORDS = {"sent": "sent", "refused": "refused", "attempt": "uncertain"}
+
+
+def _with_sending(row: ReportRow, history: History | None) -> ReportRow:
+    """The row with what `letters send` recorded of its letter (redirected tests left out)."""
+    if history is None:
+        return row
+    last = history.last(*_SENT_WORDS)
+    sent = history.last("sent")
+    return dataclasses.replace(
+        row,
+        sent=_SENT_WORDS[last["event"]] if last else "",
+        sent_at=str(sent.get("time", "")) if sent else "",
+    )
 
 
 def _manifests(out: Writable, case_id: str, key: bytes) -> list[Manifest]:
@@ -147,6 +169,8 @@ def _row(
         built_at=str(entry.get("built_at", "")) if entry is not None else "",
         up_to_date=reason == "unchanged",
         reason="" if reason == "unchanged" else reason,
+        sent="",
+        sent_at="",
     )
 
 
