@@ -156,13 +156,14 @@ def print_job(
 ) -> Callable[[BuildReport], int]:
     """For `build --print --envelopes SIZE --labels SHEET`: checks them now, before anything
     is built, and returns what to run once the build is done (it gives the exit code)."""
+    if not (envelopes or labels):
+        # Nothing to add: the print job's modules (and WeasyPrint with them) stay unloaded.
+        return lambda report: report.exit_code
     from letters.commands.print_job import check_print_job, finish_print_job
 
     check_print_job(root, options, envelopes, labels)
 
     def finish(report: BuildReport) -> int:
-        if not (envelopes or labels):
-            return report.exit_code
         if report.exit_code or report.print_skipped:
             err.print("[yellow]No envelopes or labels written[/yellow]: no print file either.")
             return report.exit_code

@@ -254,3 +254,20 @@ def test_print_implies_pdf(workspace, run):
     assert result.exit_code == 0, result.stderr
     assert (root / "out/free-expression/print.pdf").is_file()
     assert (root / "out/free-expression/appeal/ada.pdf").is_file()
+
+
+def test_a_markdown_build_or_an_unchanged_rebuild_loads_no_pdf_stage(workspace):
+    """Building without PDFs, or rebuilding PDFs that did not change, starts no WeasyPrint:
+    an unchanged rebuild of a big campaign stays a small part of a full build."""
+    import subprocess
+    import sys
+
+    root = str(workspace())
+    code = (
+        "import sys\nfrom letters.cli import main\n"
+        f"sys.argv = ['letters', 'build', '-q', '-C', {root!r}]\n"
+        "try:\n    main()\nexcept SystemExit: pass\n"
+        "print('weasyprint' in sys.modules)"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert output.stdout.strip().splitlines()[-1] == "False", output.stderr
