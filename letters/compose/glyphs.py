@@ -16,7 +16,9 @@ data values, variation selectors) are not drawn and are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -151,14 +153,62 @@ def face_file(face: Face) -> tuple[Path, int] | None:
 
 @functools.cache
 def _code_points(path: Path, index: int, modified: int) -> frozenset[int]:
-    """The code points one font file maps (`modified` is part of the cache key)."""
+    """The code points one font file maps (`modified` is part of the cache key).
+
+    Reading the map of a CJK collection takes the better part of a second, so the result
+    is kept in the user's cache folder (never in a campaign), keyed by the file's path,
+    face, size and time: `letters check` of a campaign in Korean starts as fast as one in
+    English from the second run on.
+    """
+    cached = _cache_file(path, index, modified)
+    try:
+        return _read_ranges(cached.read_text("ascii"))
+    except (OSError, ValueError):
+        pass
     from fontTools.ttLib import TTFont
 
     try:
         font = TTFont(path, fontNumber=index, lazy=True)
-        return frozenset(font.getBestCmap() or {})
+        points = frozenset(font.getBestCmap() or {})
     except Exception:  # an unreadable font draws nothing; fontTools raises many kinds
         return frozenset()
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(_ranges(points), "ascii")
+        temporary.replace(cached)
+    return points
+
+
+def _cache_file(path: Path, index: int, modified: int) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    folder = (Path(base) if base else Path.home() / ".cache") / "letters" / "font-maps"
+    size = path.stat().st_size
+    key = hashlib.sha256(f"{path}\0{index}\0{modified}\0{size}".encode()).hexdigest()[:32]
+    return folder / f"{key}.txt"
+
+
+def _ranges(points: frozenset[int]) -> str:
+    """Code points as lines of `start end` runs (a CJK font maps tens of thousands)."""
+    lines: list[str] = []
+    run_start = previous = -2
+    for point in sorted(points):
+        if point != previous + 1:
+            if run_start >= 0:
+                lines.append(f"{run_start} {previous}")
+            run_start = point
+        previous = point
+    if run_start >= 0:
+        lines.append(f"{run_start} {previous}")
+    return "\n".join(lines) + "\n"
+
+
+def _read_ranges(text: str) -> frozenset[int]:
+    points: set[int] = set()
+    for line in text.splitlines():
+        start, end = (int(part) for part in line.split())
+        points.update(range(start, end + 1))
+    return frozenset(points)
 
 
 @functools.cache
