@@ -160,6 +160,20 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
+def write_beside(root: Path, path: Path, data: bytes) -> Path:
+    """Write a file the user named (`letters report --output`): inside the campaign folder
+    `root` by walking down from it without following links (the campaign could ship a link
+    named like the report), elsewhere in the folder the user chose (never through a link
+    as the file itself). Returns where it was written."""
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        Writable(path.parent).write_atomic(path.name, data)
+        return path
+    Writable(root).write_atomic(relative, data)
+    return path
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace one file atomically (its folder is trusted: the user named it)."""
     path.parent.mkdir(parents=True, exist_ok=True)

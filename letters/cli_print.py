@@ -127,7 +127,7 @@ def report(
     project: Project = None,
 ) -> None:
     """List every letter produced, in print order (CSV on standard output by default)."""
-    from letters.atomic import write_atomic
+    from letters.atomic import write_beside
     from letters.deliver.report import REPORT_FORMATS, report_bytes, report_rows
 
     if fmt not in REPORT_FORMATS:
@@ -147,8 +147,8 @@ def report(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    write_atomic(output.resolve(), data)
-    err.print(f"Report: {relative(output.resolve(), root)} ({len(rows)} letters)")
+    target = write_beside(root, output.absolute(), data)
+    err.print(f"Report: {relative(target, root)} ({len(rows)} letters)")
 
 
 def print_job(

@@ -56,3 +56,35 @@ def for_terminal(text: str) -> str:
     """`text` with every escape sequence and control character removed (newlines and
     tabs kept), so that names in a stranger's files cannot drive the user's terminal."""
     return _TERMINAL.sub("", text)
+
+
+MAX_NESTING = 40
+
+
+def nesting_too_deep(text: str, limit: int = MAX_NESTING) -> int:
+    """The line on which brackets and braces (outside quoted strings) nest deeper than
+    `limit`, or 0. Python's TOML and JSON parsers recurse per level: a file nested
+    thousands deep would crash them, so it is refused first."""
+    depth = line = 0
+    quote = ""
+    escaped = False
+    line = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return 0

@@ -231,16 +231,23 @@ def test_what_the_records_mean():
 
 
 def test_the_log_survives_a_torn_line(tmp_path):
-    folder = tmp_path / "sent"
-    folder.mkdir()
-    good = '{"event": "sent", "letter": "t/r", "hash": "h1", "time": "t"}\n'
-    (folder / "c.jsonl").write_text(good + '{"event": "attempt", "letter": "t/', "utf-8")
+    SentLog(tmp_path, "c").append(record("sent", "h1"))
+    with (tmp_path / "sent" / "c.jsonl").open("a", encoding="utf-8") as log_file:
+        log_file.write('{"event": "attempt", "letter": "t/')  # a kill cut this one short
     log = SentLog(tmp_path, "c")
     assert log.read()["t/r"].status("h1") == "sent" and log.unreadable == [2]
     log.append(record("sent", "h2"))
     log = SentLog(tmp_path, "c")
     histories = log.read()
     assert histories["t/r"].status("h2") == "sent" and log.unreadable == [2]
+
+
+def test_records_not_signed_with_the_users_key_are_ignored(tmp_path):
+    (tmp_path / "sent").mkdir()
+    forged = '{"event": "sent", "letter": "t/r", "hash": "h1", "time": "t", "mac": "x"}\n'
+    (tmp_path / "sent" / "c.jsonl").write_text(forged, "utf-8")
+    log = SentLog(tmp_path, "c")
+    assert log.read() == {} and log.unverified == 1
 
 
 def test_the_log_is_never_read_or_written_through_a_link(tmp_path):

@@ -300,31 +300,44 @@ def letter_texts(letter: Letter) -> list[str]:
     ]
 
 
+# A letter with more characters no font draws than this is reported by its first few: a
+# stranger's data could hold thousands, and each is looked for in the files.
+MAX_REPORTED = 20
+
+
 def check_letter(letter: Letter, sources: Sources) -> None:
     """Raise a `LettersError` (several at once in `LettersErrors`) for each character of
-    `letter` no installed font can draw, at the place it was written."""
-    errors = [_error(char, sources) for char in missing_characters(letter_texts(letter))]
+    `letter` no installed font can draw, at the place it was written (the first
+    MAX_REPORTED of them; the last error says how many more there are)."""
+    missing = missing_characters(letter_texts(letter))
+    if not missing:
+        return
+    texts: dict[Path, str] = {}  # each campaign file read once for all the characters
+    errors = [_error(char, sources, texts) for char in missing[:MAX_REPORTED]]
+    if len(missing) > MAX_REPORTED:
+        errors[-1].message += f" (and {len(missing) - MAX_REPORTED} more characters)"
     for error in errors:
         error.letter = "/".join(letter.key)
-    if errors:
-        raise errors[0] if len(errors) == 1 else LettersErrors(errors)
+    raise errors[0] if len(errors) == 1 else LettersErrors(errors)
 
 
-def _error(char: str, sources: Sources) -> LettersError:
+def _error(char: str, sources: Sources, texts: dict[Path, str]) -> LettersError:
     message = f"no installed font can draw {char!r} ({describe_character(char)})"
     for located, within in sources.data:
-        found = _find_in_data(located, within, char)
+        found = _find_in_data(located, within, char, texts)
         if found is not None:
             line, column = found
             return LettersError(message, located.file, line, column, package_hint(char))
     for path in sources.files:
-        found = _find_in_text(_read(path), char, 1, 1)
+        found = _find_in_text(_text(path, texts), char, 1, 1)
         if found is not None:
             return LettersError(message, path, *found, hint=package_hint(char))
     return LettersError(message, hint=package_hint(char))
 
 
-def _find_in_data(located: Located, within: Path_, char: str) -> tuple[int, int] | None:
+def _find_in_data(
+    located: Located, within: Path_, char: str, texts: dict[Path, str]
+) -> tuple[int, int] | None:
     """The line and column of `char` in the first value below `within` holding it."""
     data = located.data
     for part in within:
@@ -337,7 +350,8 @@ def _find_in_data(located: Located, within: Path_, char: str) -> tuple[int, int]
         path, node = stack.pop()
         if isinstance(node, str) and char in node:
             line, column = located.line_of(path)
-            return _find_in_text(_read(located.file), char, line, column) or (line, column)
+            found = _find_in_text(_text(located.file, texts), char, line, column)
+            return found or (line, column)
         if isinstance(node, dict):
             stack.extend(((*path, key), item) for key, item in reversed(node.items()))
         elif isinstance(node, list):
@@ -354,6 +368,12 @@ def _find_in_text(text: str, char: str, line: int, column: int) -> tuple[int, in
         if found >= 0:
             return number, found + 1
     return None
+
+
+def _text(path: Path, texts: dict[Path, str]) -> str:
+    if path not in texts:
+        texts[path] = _read(path)
+    return texts[path]
 
 
 def _read(path: Path) -> str:

@@ -128,7 +128,7 @@ class Renderer:
         pack = language_pack(template.language, self.workspace.root)
         for env in (self.markdown_env, self.text_env):
             env.language_packs[pack.tag] = pack
-        case = self.translated.get(case_file.case, pack.tag)
+        case = self.translated.get(case_file.case, pack.tag, case_file.located)
         date = case.date or today
         context = self.context(case_file, recipient, pack.tag, date, paper)
         self._letter_data = (case_file, recipient)
@@ -173,7 +173,11 @@ class Renderer:
             window_size_pt=window.size_pt,
         )
         # A character no installed font draws is an error before anything is written.
-        check_letter(letter, Sources(self._data_places(), (template.path, pack.path)))
+        try:
+            with guarded(self.limits, "checking the letter's characters"):
+                check_letter(letter, Sources(self._data_places(), (template.path, pack.path)))
+        except LimitExceeded as exc:
+            raise OverLimitError(str(exc), template.path, hint=exc.hint, letter=label) from None
         return letter
 
     def context(
@@ -185,7 +189,7 @@ class Renderer:
         paper: str,
     ) -> dict[str, Any]:
         """What a letter template sees: plain data only (see letters.compose.sandbox)."""
-        case = self.translated.get(case_file.case, language)
+        case = self.translated.get(case_file.case, language, case_file.located)
         pack = language_pack(language, self.workspace.root)
         recipient_data = recipient.model_dump()
         recipient_data["address"] = list(_postal_only(recipient.address, case))

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from letters.controls import describe_character, forbidden_character
+from letters.controls import describe_character, forbidden_character, nesting_too_deep
 from letters.errors import LettersError
 from letters.fileio import COPY_IN_HINT, Confined, decode_utf8, read_text
 from letters.workspace.language import key_lines
@@ -43,7 +43,7 @@ class SheetFile(BaseModel):
     label's left (top) edge to the next one's; `padding_x` and `padding_y` keep the text that
     far inside each label's edges."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     name: str = Field(max_length=80)
     description: str = Field(default="", max_length=200)
@@ -182,6 +182,11 @@ def label_sheet(name: str, root: Path | None = None) -> LabelSheet:
 
 def _parse(name: str, path: Path, data: bytes) -> LabelSheet:
     text = decode_utf8(data, path)
+    deep = nesting_too_deep(text)
+    if deep:
+        raise LettersError(
+            "values are nested too deeply", path, deep, hint="a sheet file holds numbers"
+        )
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -17,6 +17,10 @@ from email.headerregistry import Address
 _ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")
 _NAMED = re.compile(r"([^<>]*?)\s*<([^<>]*)>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# RFC 5321 limits an address to 254 characters; a display name longer than this is no
+# person's name (and folding a huge one into a header takes seconds).
+MAX_ADDRESS = 254
+MAX_NAME = 200
 _DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
@@ -34,6 +38,10 @@ def mailbox(text: str, name: str = "") -> Address:
         name, text = named.group(1).strip(), named.group(2).strip()
         if len(name) >= 2 and name[0] == name[-1] == '"':
             name = name[1:-1]
+    if len(text) > MAX_ADDRESS:
+        raise ValueError(f"the address is longer than {MAX_ADDRESS} characters")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"the name before the address is longer than {MAX_NAME} characters")
     local, _, domain = text.rpartition("@")
     if (
         not _ADDRESS.fullmatch(text)

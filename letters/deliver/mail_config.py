@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from letters.controls import nesting_too_deep
 from letters.deliver.mail_address import mailbox
 from letters.errors import LettersError
 from letters.output.trust import config_dir
@@ -169,6 +170,9 @@ def _read_config(path: Path) -> Values:
         raise LettersError("the mail settings file is too large", path)
     try:
         text = data.decode("utf-8")
+        deep = nesting_too_deep(text)
+        if deep:
+            raise LettersError("values are nested too deeply", path, deep)
         parsed = tomllib.loads(text)
     except UnicodeDecodeError:
         raise LettersError("the mail settings file is not UTF-8", path) from None

@@ -11,6 +11,11 @@ The log lives in the campaign folder, not in out/ (which people delete), so that
 who shares the campaign sees what was sent. It is read and written without following
 links, and locked while a run sends, so two runs cannot send the same letter at once.
 Records of messages redirected to a test address say so and never count as sent.
+
+Each record is signed with the user's trust key (letters.output.trust), like a manifest
+entry: a log that came with a campaign cannot stop a letter from being sent (or mark it
+uncertain) with records nobody here made. A team that sends from several machines shares
+one key through LETTERS_TRUST_KEY; records it cannot verify are counted, not trusted.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 from letters.atomic import Writable
 from letters.errors import LettersError
+from letters.output.trust import signature, trust_key, verified
 
 LOG_DIR = "sent"
 MAX_LOG_BYTES = 256 * 1024 * 1024
@@ -78,11 +84,14 @@ class SentLog:
         self.case_id = case_id
         self.path = f"{LOG_DIR}/{case_id}.jsonl"
         self.unreadable: list[int] = []  # line numbers that are not a record
+        self.unverified = 0  # records not signed with this user's key: ignored
         self._ends_with_newline: bool | None = None
+        self._key = trust_key()[0]
 
     def read(self) -> dict[str, History]:
         """Every letter's history, by letter key (`template/recipient`)."""
         self.unreadable = []
+        self.unverified = 0
         kind = self.folder.kind(self.path)
         if kind == "missing":
             return {}
@@ -95,6 +104,8 @@ class SentLog:
             record = _record(line)
             if record is None:
                 self.unreadable.append(number)
+            elif not _signed(self._key, self.case_id, record):
+                self.unverified += 1
             elif not record.get("redirected_to"):
                 histories.setdefault(record["letter"], History()).records.append(record)
         return histories
@@ -103,7 +114,8 @@ class SentLog:
         """Add one record durably (fsynced before this returns)."""
         if self._ends_with_newline is None:
             self._ends_with_newline = self._last_byte() in (b"", b"\n")
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        signed = {**record, "mac": signature(self._key, self.case_id, record)}
+        line = json.dumps(signed, ensure_ascii=False) + "\n"
         if not self._ends_with_newline:
             line = "\n" + line  # a line cut short by a full disk stays on its own
         self.folder.append(self.path, line.encode("utf-8"))
@@ -135,10 +147,15 @@ class SentLog:
             yield
 
 
+def _signed(key: bytes, case_id: str, record: dict[str, Any]) -> bool:
+    unsigned = {name: value for name, value in record.items() if name != "mac"}
+    return verified(key, record.get("mac"), case_id, unsigned)
+
+
 def _record(line: str) -> dict[str, Any] | None:
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a line nested thousands deep is no record
         return None
     if not isinstance(record, dict):
         return None

@@ -167,6 +167,12 @@ def judge(plan: Plan, logs: dict[str, SentLog]) -> None:
         if log.unreadable:
             lines = ", ".join(str(number) for number in log.unreadable[:10])
             plan.warnings.append(f"{log.path}: line(s) {lines} are not records; ignored")
+        if log.unverified:
+            plan.warnings.append(
+                f"{log.path}: {log.unverified} record(s) not signed with your key were ignored "
+                "(made on another machine, or shipped with the campaign): share the key with "
+                "LETTERS_TRUST_KEY to trust a colleague's records"
+            )
         for item in plan.outgoing:
             if item.job.case_id != case_id:
                 continue

@@ -78,7 +78,7 @@ class PostRecord:
         if out.root.is_dir() and out.kind(record.path) == "file":
             try:
                 data = json.loads(out.read_text(record.path, MAX_RECORD_BYTES))
-            except (ValueError, LettersError):
+            except (ValueError, RecursionError, LettersError):
                 data = {}
         files = data.get("files", {}) if isinstance(data, dict) else {}
         for name, entry in (files if isinstance(files, dict) else {}).items():

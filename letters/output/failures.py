@@ -38,7 +38,7 @@ def write_failures(
     tried |= {(job.template_name, job.recipient_id, "render") for job, _ in not_rendered}
     entries = []
     if partial:
-        with contextlib.suppress(LettersError, ValueError, KeyError, TypeError):
+        with contextlib.suppress(LettersError, ValueError, KeyError, TypeError, RecursionError):
             text = out.read_text(path, MAX_RECORD_BYTES) if out.is_file(path) else ""
             old = json.loads(text)["failures"] if text else []
             entries = [

@@ -85,7 +85,7 @@ class Manifest:
             return {}
         try:
             return json.loads(self.out.read_text(relative, MAX_RECORD_BYTES))
-        except (ValueError, LettersError):
+        except (ValueError, RecursionError, LettersError):
             return {}
 
     def _adopt(self, letter_key: str, entry: dict[str, Any], fmt: str, output: Any) -> bool:
@@ -120,7 +120,7 @@ class Manifest:
                 record = json.loads(line)
                 entry = {k: record[k] for k in ("template", "recipient", "paper")}
                 adopted = self._adopt(record["key"], entry, record["format"], record["output"])
-            except (ValueError, KeyError, TypeError, AttributeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue  # the line a kill cut short
             self.dirty = self.dirty or adopted
 

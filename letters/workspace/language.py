@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from letters.controls import describe_character, forbidden_character
+from letters.controls import describe_character, forbidden_character, nesting_too_deep
 from letters.errors import LettersError
 from letters.fileio import COPY_IN_HINT, Confined, decode_utf8, read_text
 from letters.workspace.language_errors import key_lines as key_lines  # re-exported
@@ -343,6 +343,11 @@ def _read_shipped(path: Path, modified: int) -> LanguagePack:
 def _parse(path: Path, data: bytes) -> LanguagePack:
     """The pack in `data` (the bytes of `path`), or the first problem in it."""
     text = decode_utf8(data, path)
+    deep = nesting_too_deep(text)
+    if deep:
+        raise LettersError(
+            "values are nested too deeply", path, deep, hint="a language file holds plain text"
+        )
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
