@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import typer
+import typer.testing
 from typer.testing import CliRunner
 
 from letters.cli import app
@@ -94,6 +96,21 @@ def sample(tmp_path: Path) -> Path:
     root = tmp_path / "sample"
     copy_sample(root)
     return root
+
+
+# Typer builds the Click command of the app anew for every invocation (about 35 ms): the
+# tests invoke the one app hundreds of times, so it is built once.
+_commands: dict[int, object] = {}
+_build_command = typer.testing._get_command
+
+
+def _cached_command(application: typer.Typer) -> object:
+    if id(application) not in _commands:
+        _commands[id(application)] = _build_command(application)
+    return _commands[id(application)]
+
+
+typer.testing._get_command = _cached_command  # type: ignore[assignment]
 
 
 class Run:

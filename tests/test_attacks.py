@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 from conftest import write_tree
 
+# Integration runs (real servers, many PDFs, attack reproductions): the quick loop
+# (`pytest -m "not slow"`) leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 CHILD_MEMORY = 700 * 1024 * 1024  # plenty for `letters` on a small campaign (~350 MB)
 

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import write_tree
 from test_send import smtp  # noqa: F401  (the aiosmtpd server on 127.0.0.1 of test_send)
 
 from letters.deliver.label_sheets import SHEETS_DIR
+
+# Integration runs (real servers, many PDFs, attack reproductions): the quick loop
+# (`pytest -m "not slow"`) leaves them to the full run.
+pytestmark = pytest.mark.slow
 
 CASE = """\
 title: Free expression online

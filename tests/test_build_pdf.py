@@ -17,6 +17,10 @@ from pypdf import PageObject, PdfReader
 
 from tests.conftest import CASE, RECIPIENTS, files_under
 
+# Each test lays out PDFs: the quick loop (`pytest -m "not slow"`) leaves them to the
+# full run.
+pytestmark = pytest.mark.slow
+
 A4 = (595.28, 841.89)
 LETTER = (612.0, 792.0)
 MIXED = RECIPIENTS.replace("tags: [tech]\n", "tags: [tech]\n    paper: letter\n", 1)

@@ -173,6 +173,7 @@ def test_preview_errors(workspace, run):
     assert wrong.exit_code == 2 and "did you mean 'appeal'?" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_preview_imports_neither_weasyprint_nor_fonttools(workspace):
     """The command a campaigner runs most starts fast: no PDF stage, no font files read."""
     import subprocess
@@ -256,6 +257,7 @@ def test_print_implies_pdf(workspace, run):
     assert (root / "out/free-expression/appeal/ada.pdf").is_file()
 
 
+@pytest.mark.slow
 def test_a_markdown_build_or_an_unchanged_rebuild_loads_no_pdf_stage(workspace):
     """Building without PDFs, or rebuilding PDFs that did not change, starts no WeasyPrint:
     an unchanged rebuild of a big campaign stays a small part of a full build."""

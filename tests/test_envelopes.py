@@ -17,6 +17,10 @@ from letters.errors import LettersError
 from letters.output.options import BuildOptions
 from tests.conftest import RECIPIENTS
 
+# Integration runs (real servers, many PDFs, attack reproductions): the quick loop
+# (`pytest -m "not slow"`) leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 PT_PER_MM = 72 / 25.4
 IN = 25.4
 CASE_DIR = "out/free-expression"

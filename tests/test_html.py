@@ -68,6 +68,7 @@ def test_quotes_stay_as_typed():
     assert visible_text(markdown_to_html('"It\'s" -- done...')) == '"It\'s" -- done...'
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab1. -+*_#`[]()!<>&\\;:'\"=~|{}é")), max_size=30))
 def test_escaped_data_shows_literally(value):
@@ -234,6 +235,7 @@ def test_a_layout_linked_from_elsewhere_in_the_workspace_is_refused(tmp_path: Pa
     assert "is a link" in caught.value.message
 
 
+@pytest.mark.slow
 def test_long_unbreakable_values_wrap_inside_the_text_column(tmp_path: Path):
     from letters.layout.pdf import PdfRenderer
 
@@ -302,6 +304,7 @@ def test_a_wrapping_return_address_breaks_between_its_lines_not_inside_them():
     assert text.endswith("\u00a0· 12\u00a0Example\u00a0Street\u00a0· Manchester\u00a0M1\u00a01AA")
 
 
+@pytest.mark.slow
 def test_a_long_return_address_wraps_above_the_recipient(tmp_path: Path):
     from letters.layout.pdf import PdfRenderer
 
@@ -335,6 +338,7 @@ def text_styles(output: Any) -> dict[str, tuple[float, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_headings_have_a_hierarchy_and_the_subject_stays_as_it_was(tmp_path: Path):
     from letters.layout.pdf import PdfRenderer
 
@@ -351,6 +355,7 @@ def test_headings_have_a_hierarchy_and_the_subject_stays_as_it_was(tmp_path: Pat
     assert styles["Protecting the Thames"] == (10.5, styles["Heading 1"][1])  # the subject
 
 
+@pytest.mark.slow
 def test_html_module_does_not_import_weasyprint():
     code = "import sys, letters.layout.html; assert 'weasyprint' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)

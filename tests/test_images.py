@@ -16,6 +16,10 @@ from letters.workspace.images import MAX_PIXELS, ImageTooLargeError, check_image
 from tests.conftest import CASE
 from tests.pdf_helpers import embedded_images, make_letter, render
 
+# Each test lays out PDFs: the quick loop (`pytest -m "not slow"`) leaves them to the
+# full run.
+pytestmark = pytest.mark.slow
+
 # -- hand-made images --------------------------------------------------------------------
 
 

@@ -20,6 +20,10 @@ import pytest
 from letters.importing import import_recipients
 from letters.workspace.yamlio import load_yaml
 
+# Integration runs (real servers, many PDFs, attack reproductions): the quick loop
+# (`pytest -m "not slow"`) leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 DATA = Path(__file__).parent / "data"
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

@@ -16,6 +16,10 @@ from letters.output.options import BuildOptions
 from tests.conftest import RECIPIENTS
 from tests.test_envelopes import CASE_DIR, IN, Piece, check_structure, page_size_mm, pieces
 
+# Integration runs (real servers, many PDFs, attack reproductions): the quick loop
+# (`pytest -m "not slow"`) leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 A4 = (210.0, 297.0)
 LETTER = (8.5 * IN, 11 * IN)
 # The makers' published templates: paper, columns, rows, label width and height, top margin,

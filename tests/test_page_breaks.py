@@ -47,6 +47,7 @@ def test_a_long_list_keeps_two_items_on_each_side_of_a_break(tmp_path: Path):
         assert all(count == 0 or count >= 2 for count in per_page), (words, per_page)
 
 
+@pytest.mark.slow
 def test_a_web_address_in_the_letterhead_breaks_only_at_a_slash(tmp_path: Path):
     url = "https://www.opennetwatch-campaigns.example/take-action/viet-nam/cybersecurity-law-2018"
     sender = replace(SENDER, website=url)

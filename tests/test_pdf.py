@@ -25,6 +25,10 @@ from tests.pdf_helpers import (
     write_png,
 )
 
+# Each test lays out PDFs: the quick loop (`pytest -m "not slow"`) leaves them to the
+# full run.
+pytestmark = pytest.mark.slow
+
 A4 = (595.28, 841.89)
 US_LETTER = (612.0, 792.0)
 VIETNAMESE = "Nguyễn Thị Hoa, Hà Nội, ngày 14 tháng 3 năm 2026"

@@ -31,6 +31,10 @@ from letters.deliver import mail_send
 from letters.deliver.mail_log import SentLog
 from letters.deliver.mail_options import Clock
 
+# Integration runs (real servers, many PDFs, attack reproductions): the quick loop
+# (`pytest -m "not slow"`) leaves them to the full run.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 PEOPLE = [
     ("ada", "Ada Lovelace", "ada@example.org"),

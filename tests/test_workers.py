@@ -182,6 +182,7 @@ def test_a_layout_that_eats_memory_fails_naming_the_layout(workspace, run, monke
     )
 
 
+@pytest.mark.slow
 def test_weasyprint_keeps_its_own_time_limit_after_the_layout(workspace, run):
     """The layout's guard ends before WeasyPrint starts: a normal layout builds as before."""
     root = _with_layout(workspace, "<body>{{ body_html }}</body></html>")
