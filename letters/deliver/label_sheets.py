@@ -13,17 +13,17 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from letters.controls import describe_character, forbidden_character, nesting_too_deep
+from letters.controls import describe_character, forbidden_character
 from letters.errors import LettersError
 from letters.fileio import COPY_IN_HINT, Confined, decode_utf8, read_text
 from letters.workspace.language import key_lines
+from letters.workspace.tomlio import parse_toml
 
 SHEETS_DIR = Path(__file__).parent / "sheets"
 WORKSPACE_DIR = "sheets"  # a campaign's own sheets: sheets/<name>.toml
@@ -32,8 +32,6 @@ MM_PER_UNIT = {"mm": 1.0, "in": 25.4}
 SMALLEST_FONT_PT = 8.0  # DIN 5008's smallest size for an address; below it, an error
 TOLERANCE = 0.05  # in the sheet's unit: rounding in the makers' own figures
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_AT_END = "(at end of document)"
 COPY_HINT = "copy one of letters/deliver/sheets/*.toml and change its numbers"
 
 
@@ -182,29 +180,9 @@ def label_sheet(name: str, root: Path | None = None) -> LabelSheet:
 
 def _parse(name: str, path: Path, data: bytes) -> LabelSheet:
     text = decode_utf8(data, path)
-    deep = nesting_too_deep(text)
-    if deep:
-        raise LettersError(
-            "values are nested too deeply", path, deep, hint="a sheet file holds numbers"
-        )
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        position = _POSITION.search(message)
-        line, column = (int(position[1]), int(position[2])) if position else (1, 0)
-        if position:
-            message = message[: position.start()]
-        elif message.endswith(_AT_END):
-            message = message.removesuffix(_AT_END).rstrip()
-            line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
-        raise LettersError(
-            f"sheet file is not valid TOML: {message}",
-            path,
-            line,
-            column,
-            hint='write each line as key = number, or key = "text"; ' + COPY_HINT,
-        ) from None
+    raw = parse_toml(
+        text, path, "sheet file", 'write each line as key = number, or key = "text"; ' + COPY_HINT
+    )
     try:
         sheet = SheetFile.model_validate(raw)
     except ValidationError as exc:

@@ -20,19 +20,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from letters.controls import describe_character, forbidden_character, nesting_too_deep
+from letters.controls import describe_character, forbidden_character
 from letters.errors import LettersError
 from letters.fileio import COPY_IN_HINT, Confined, decode_utf8, read_text
+from letters.workspace.language_errors import TOML_HINT, schema_error
 from letters.workspace.language_errors import key_lines as key_lines  # re-exported
-from letters.workspace.language_errors import schema_error, toml_error
 from letters.workspace.locales import script_variant
+from letters.workspace.tomlio import parse_toml
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
 WORKSPACE_DIR = "languages"  # a campaign may bring its own <tag>.toml files
@@ -343,15 +343,7 @@ def _read_shipped(path: Path, modified: int) -> LanguagePack:
 def _parse(path: Path, data: bytes) -> LanguagePack:
     """The pack in `data` (the bytes of `path`), or the first problem in it."""
     text = decode_utf8(data, path)
-    deep = nesting_too_deep(text)
-    if deep:
-        raise LettersError(
-            "values are nested too deeply", path, deep, hint="a language file holds plain text"
-        )
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise toml_error(exc, path, text) from None
+    raw = parse_toml(text, path, "language file", TOML_HINT)
     try:
         checked = LanguageFile.model_validate(raw)
     except ValidationError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -15,8 +14,7 @@ from letters.errors import LettersError
 LANGUAGES_FOLDER = "languages"
 DEFAULT_LANGUAGE = "en"
 COPY_HINT = "copy letters/workspace/languages/en.toml and translate every line"
-_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+TOML_HINT = 'write each line as key = "text in double quotes"; ' + COPY_HINT
 _KEY_LINE = re.compile(
     r"""^\s*\[*\s*(?:"(?P<double>[^"]*)"|'(?P<single>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))\s*[.=\]]"""
 )
@@ -32,25 +30,6 @@ def key_lines(text: str) -> dict[str, int]:
             key = match.group("double") or match.group("single") or match.group("bare") or ""
             lines.setdefault(key, number)
     return lines
-
-
-def toml_error(exc: tomllib.TOMLDecodeError, path: Path, text: str) -> LettersError:
-    message = str(exc)
-    line = column = 0
-    position = _POSITION.search(message)
-    if position:
-        line, column = int(position.group(1)), int(position.group(2))
-        message = message[: position.start()]
-    elif _AT_END.search(message):
-        line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
-        message = _AT_END.sub("", message)
-    return LettersError(
-        f"language file is not valid TOML: {message}",
-        path,
-        line or 1,
-        column,
-        hint='write each line as key = "text in double quotes"; ' + COPY_HINT,
-    )
 
 
 def schema_error(
