@@ -58,6 +58,7 @@ class Letter:
     # the letter was made without a window, as for Markdown).
     window_lines: tuple[str, ...] = ()
     window_size_pt: float = 10.0
+    recipient_language: str = ""  # the recipient's own, for names and addresses in its script
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -171,6 +171,7 @@ class Renderer:
             template_file=template.path,
             window_lines=window.lines,
             window_size_pt=window.size_pt,
+            recipient_language=recipient.language,
         )
         # A character no installed font draws is an error before anything is written.
         try:

@@ -26,6 +26,7 @@ from letters.compose.sandbox import Record, Sandbox, record
 from letters.compose.template_lines import template_line
 from letters.errors import LettersError, OverLimitError
 from letters.fileio import Confined
+from letters.layout.scripts import mark_tree, marked
 from letters.limits import LimitExceeded, Limits, guarded
 from letters.workspace.locales import direction as page_direction
 from letters.workspace.locales import with_script
@@ -74,11 +75,13 @@ def _override_or_default(workspace: Path, name: str) -> Path:
     return workspace / relative
 
 
-def markdown_to_html(text: str) -> str:
+def markdown_to_html(text: str, language: str = "", recipient_language: str = "") -> str:
     """Render the letter's Markdown; raw HTML in it is shown as text, never interpreted.
 
     Values from the data are already escaped into the Markdown, so entities such as `&amp;`
     arrive here and must come out as entities (which display as `&`), not double-escaped.
+    With the letter's `language`, text in another script is marked with its language
+    (letters.layout.scripts), so that the right face draws it.
     """
     # A fresh instance per call: Markdown objects keep per-document state and are not
     # safe to share between threads.
@@ -86,11 +89,24 @@ def markdown_to_html(text: str) -> str:
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
     md.treeprocessors.register(_ShortListsStayTogether(md), "short_lists", 0)
+    if language:
+        md.treeprocessors.register(_ForeignScripts(md, language, recipient_language), "scripts", 5)
     converted: str = md.convert(text)
     return converted
 
 
 SHORT_LIST_ITEMS = 6  # a list this short is never split over two pages
+
+
+class _ForeignScripts(Treeprocessor):
+    """Runs of another script than the letter's, marked with their language."""
+
+    def __init__(self, md: markdown.Markdown, language: str, recipient_language: str) -> None:
+        super().__init__(md)
+        self.languages = (language, recipient_language)
+
+    def run(self, root: Element) -> None:
+        mark_tree(root, *self.languages)
 
 
 class _ShortListsStayTogether(Treeprocessor):
@@ -280,14 +296,15 @@ def page_context(letter: Letter, layout: Layout, workspace: Path) -> dict[str, A
         paper = letter.paper if letter.paper in PAPERS else "a4"
         fit = fit_address(letter.recipient_lines, campaign_windows(workspace)[paper])
         lines, size = fit.lines, fit.size_pt
+    languages = (letter.language, letter.recipient_language)
     return {
-        "address_lines": list(lines),
+        "address_lines": [marked(line, *languages) for line in lines],
         "address_size": f"{size:g}pt",
         "letter": data,
         "labels": data["labels"],
         "paper": letter.paper if letter.paper in PAPERS else "a4",
-        "body_html": Markup(markdown_to_html(letter.body_markdown)),
-        "closing_html": Markup(markdown_to_html(letter.closing_markdown)),
+        "body_html": Markup(markdown_to_html(letter.body_markdown, *languages)),
+        "closing_html": Markup(markdown_to_html(letter.closing_markdown, *languages)),
         "created": letter.date.isoformat(),
         "sender_head": sender.head,
         "sender_contact": sender.contact,
