@@ -140,7 +140,7 @@ def build(
         fail_fast=fail_fast,
         shard=parse_shard(shard) if shard else None,
     )
-    finish = cli_print.print_job(root, options, envelopes, labels)  # checked before building
+    finish = cli_print.print_job(root, options, envelopes, labels, quiet)  # checked first
     if watch:
         raise typer.Exit(watch_build(root, options))
     raise typer.Exit(finish(build_once(root, options, quiet)))

@@ -52,11 +52,14 @@ def _options(
     )
 
 
-def show_post_files(files: list[PostFile], root: Path) -> None:
-    """One line per envelope or label file: where, for how many letters, what happened."""
+def show_post_files(files: list[PostFile], root: Path, quiet: bool = False) -> None:
+    """One line per envelope or label file: where, for how many letters, what happened
+    (with `quiet`, only the warnings)."""
     for file in files:
         for warning in file.warnings:
             err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+        if quiet:
+            continue
         kind = "Envelopes" if file.kind == "envelopes" else "Labels"
         what = f"{file.pieces} letter{'s' if file.pieces != 1 else ''}"
         if file.status == "built":
@@ -152,7 +155,11 @@ def report(
 
 
 def print_job(
-    root: Path, options: BuildOptions, envelopes: str | None, labels: str | None
+    root: Path,
+    options: BuildOptions,
+    envelopes: str | None,
+    labels: str | None,
+    quiet: bool = False,
 ) -> Callable[[BuildReport], int]:
     """For `build --print --envelopes SIZE --labels SHEET`: checks them now, before anything
     is built, and returns what to run once the build is done (it gives the exit code)."""
@@ -167,7 +174,7 @@ def print_job(
         if report.exit_code or report.print_skipped:
             err.print("[yellow]No envelopes or labels written[/yellow]: no print file either.")
             return report.exit_code
-        show_post_files(finish_print_job(root, options, envelopes, labels), root)
+        show_post_files(finish_print_job(root, options, envelopes, labels), root, quiet)
         return report.exit_code
 
     return finish

@@ -277,6 +277,10 @@ def test_build_print_with_envelopes_auto_and_labels(workspace, run):
     dry = run("build", "-f", "pdf", "--print", "--envelopes", "c4", "--dry-run", "-C", root)
     assert "envelopes-c4.pdf would be written (new)" in dry.stdout
     assert not (root / CASE_DIR / "envelopes-c4.pdf").exists()
+    quiet = run("build", "-f", "pdf", "--print", "--envelopes", "dl", "-q", "--force", "-C", root)
+    assert quiet.exit_code == 0, quiet.stderr
+    assert quiet.stdout == ""  # -q: only problems are printed
+    assert (root / CASE_DIR / "envelopes-dl.pdf").exists()
 
 
 def test_many_pages_are_rendered_in_chunks_and_joined_deterministically(workspace, tmp_path):
