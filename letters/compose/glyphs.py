@@ -339,24 +339,11 @@ def _find_in_data(
     located: Located, within: Path_, char: str, texts: dict[Path, str]
 ) -> tuple[int, int] | None:
     """The line and column of `char` in the first value below `within` holding it."""
-    data = located.data
-    for part in within:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    stack: list[tuple[Path_, object]] = [(tuple(within), data)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, str) and char in node:
-            line, column = located.line_of(path)
-            found = _find_in_text(_text(located.file, texts), char, line, column)
-            return found or (line, column)
-        if isinstance(node, dict):
-            stack.extend(((*path, key), item) for key, item in reversed(node.items()))
-        elif isinstance(node, list):
-            stack.extend(((*path, i), item) for i, item in reversed(list(enumerate(node))))
-    return None
+    path = located.find_text(lambda text: char in text, within)
+    if path is None:
+        return None
+    line, column = located.line_of(path)
+    return _find_in_text(_text(located.file, texts), char, line, column) or (line, column)
 
 
 def _find_in_text(text: str, char: str, line: int, column: int) -> tuple[int, int] | None:

@@ -260,19 +260,6 @@ class LanguagePack:
         return fill_pattern(self.labels.page, page=page, pages=pages)
 
 
-def available_languages(root: Path | None = None) -> list[str]:
-    tags = {path.stem for path in LANGUAGES_DIR.glob("*.toml")}
-    if root is not None:
-        folder = Confined(root)
-        if folder.kind(WORKSPACE_DIR) == "folder":
-            tags.update(
-                name.removesuffix(".toml")
-                for name in folder.listdir(WORKSPACE_DIR)
-                if name.endswith(".toml")
-            )
-    return sorted(tags)
-
-
 def _honorific_key(honorific: str) -> str:
     return " ".join(honorific.replace(".", " ").split()).casefold()
 

@@ -3,6 +3,7 @@ what all the YAML files of one workspace may hold together."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,11 @@ class Located:
 
     def find_value(self, value: str, within: Path_ = ()) -> Path_ | None:
         """The path of the first scalar equal to `value` below `within`, or None."""
+        return self.find_text(lambda text: text == value, within)
+
+    def find_text(self, wanted: Callable[[str], bool], within: Path_ = ()) -> Path_ | None:
+        """The path of the first text value below `within` that `wanted` accepts, or None
+        (in the file's order)."""
         data: Any = self.data
         for part in within:
             try:
@@ -50,7 +56,7 @@ class Located:
         stack: list[tuple[Path_, Any]] = [(tuple(within), data)]
         while stack:
             path, node = stack.pop()
-            if node == value and isinstance(node, str):
+            if isinstance(node, str) and wanted(node):
                 return path
             if isinstance(node, dict):
                 stack.extend(((*path, key), item) for key, item in reversed(node.items()))
