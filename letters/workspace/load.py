@@ -49,16 +49,21 @@ class Workspace:
     broken_templates: set[str] = field(default_factory=set)
     # What all YAML files of this load may hold together (bytes and values).
     yaml_budget: YamlBudget | None = None
+    # Lookups over `recipients`, rebuilt whenever the list has grown (loading appends to it).
     _by_id: dict[str, Recipient] = field(default_factory=dict, repr=False)
-    _tags: set[str] | None = field(default=None, repr=False)
+    _tags: set[str] = field(default_factory=set, repr=False)
 
     @property
     def templates_dir(self) -> Path:
         return self.root / TEMPLATES_DIR
 
-    def recipient(self, recipient_id: str) -> Recipient | None:
-        if len(self._by_id) != len(self.recipients):  # built once the list is complete
+    def _refresh_lookups(self) -> None:
+        if len(self._by_id) != len(self.recipients):
             self._by_id = {r.id: r for r in self.recipients}
+            self._tags = {tag for recipient in self.recipients for tag in recipient.tags}
+
+    def recipient(self, recipient_id: str) -> Recipient | None:
+        self._refresh_lookups()
         return self._by_id.get(recipient_id)
 
     def recipient_index(self, recipient_id: str) -> int:
@@ -79,9 +84,7 @@ class Workspace:
         return located.file, line, column
 
     def tags(self) -> set[str]:
-        if self._tags is None or len(self._by_id) != len(self.recipients):
-            self.recipient("")  # refresh the index first
-            self._tags = {tag for recipient in self.recipients for tag in recipient.tags}
+        self._refresh_lookups()
         return self._tags
 
     def template_for(self, name: str, language: str) -> TemplateFile:
