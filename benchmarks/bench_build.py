@@ -11,6 +11,9 @@ Prints the machine's cores, then each figure and the ratios the README quotes:
 - `letters build --format pdf` with all cores, and with `-j 1` (the per-letter win);
 - a rebuild with nothing changed, and what one edited recipient rebuilds;
 - `letters preview` and `letters check` start-up against `python -c "import jinja2"`;
+- every ratio is taken pair by pair (the loop and both builds in each of --rounds rounds;
+  preview, check and the import in turn nine times) and the median is quoted: a shared
+  machine that slows down for a minute moves the times, not the ratios;
 - with --scale N, the per-letter rate at N letters against the rate at --n;
 - with --memory, the peak RSS of --print at N and 4N letters that carry a 1 MB image.
 """
@@ -116,11 +119,11 @@ def letters(root: Path, *args: str) -> tuple[float, str]:
     started = time.perf_counter()
     output = subprocess.run(
         [sys.executable, "-c", "from cli import main; main()", *args, "-C", str(root)],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**ENV, "COLUMNS": "200"},
     ).stdout
     lines = output.strip().splitlines()
     return time.perf_counter() - started, lines[-1] if lines else ""
@@ -135,9 +138,12 @@ for page in sorted(source.glob('*.html')):
 
 
 def plain_loop(html_dir: Path, target: Path) -> float:
-    target.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", PLAIN_LOOP, str(html_dir), str(target)], check=True)
+    subprocess.run(
+        [sys.executable, "-c", PLAIN_LOOP, str(html_dir), str(target)], check=True, env=ENV
+    )
     return time.perf_counter() - started
 
 
@@ -152,24 +158,38 @@ def peak_rss_mb(root: Path, *args: str) -> float:
     command = [sys.executable, "-c", "from cli import main; main()", *args, "-C", str(root)]
     output = subprocess.run(
         [sys.executable, "-c", PEAK, *command],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
+        env=ENV,
     ).stdout
     return int(output.strip().splitlines()[-1]) / 1024
 
 
-def median_seconds(command: list[str], runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def seconds(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT, env=ENV)
+    return time.perf_counter() - started
+
+
+def paired(command: list[str], baseline: list[str], runs: int = 9) -> tuple[float, float, float]:
+    """Run the two in turn, `runs` times each: their median times and the median of the
+    ratios taken pair by pair (so a machine that slows down for a while moves neither)."""
+    seconds(command), seconds(baseline)  # warm the disk cache and the bytecode cache
+    pairs = [(seconds(command), seconds(baseline)) for _ in range(runs)]
+    return (
+        statistics.median(a for a, _ in pairs),
+        statistics.median(b for _, b in pairs),
+        statistics.median(a / b for a, b in pairs),
+    )
 
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every Python here runs as an installed tool does: from compiled bytecode (pip compiles a
+# package when it installs it). A source checkout under PYTHONDONTWRITEBYTECODE would
+# otherwise recompile every module of letters on every run, and measure the compiler.
+ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
 def baseline_html(scratch: Path, count: int) -> Path:
@@ -181,29 +201,51 @@ def baseline_html(scratch: Path, count: int) -> Path:
     return root / "out/bench/appeal"
 
 
+def spread(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):.2f}x (rounds {min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=120, help="letters (default 120)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of loop, build and build -j 1 (default 3)"
+    )
     parser.add_argument("--memory", action="store_true", help="also measure --print memory")
     parser.add_argument("--scale", type=int, default=0, help="also time this many letters")
     options = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as scratch:
+        ENV["PYTHONPYCACHEPREFIX"] = str(Path(scratch) / "bytecode")
         html_dir = baseline_html(Path(scratch), options.n)
         pages = len(__import__("pypdf").PdfReader(_one_pdf(Path(scratch), html_dir)).pages)
-        print(f"letters: {options.n}, {pages} pages each")
-        loop = plain_loop(html_dir, Path(scratch) / "loop")
+        print(f"letters: {options.n}, {pages} pages each; {options.rounds} rounds")
         root = workspace(Path(scratch) / "ws", options.n, image=False)
-        full, _ = letters(root, "build", "--format", "pdf", "-q")
+        loops: list[float] = []
+        fulls: list[float] = []
+        serials: list[float] = []
+        # Each round times the loop, then both builds from an empty out/: a ratio is taken
+        # within its round, and the median round is quoted.
+        for _ in range(options.rounds):
+            loops.append(plain_loop(html_dir, Path(scratch) / "loop"))
+            shutil.rmtree(root / "out", ignore_errors=True)
+            fulls.append(letters(root, "build", "--format", "pdf", "-q")[0])
+            shutil.rmtree(root / "out")
+            serials.append(letters(root, "build", "--format", "pdf", "-j", "1", "-q")[0])
         unchanged, _ = letters(root, "build", "--format", "pdf", "-q")
         recipients = root / "recipients.yaml"
         recipients.write_text(recipients.read_text().replace("Person Number 7\n", "Person Seven\n"))
         one_edit, summary = letters(root, "build", "--format", "pdf")
-        shutil.rmtree(root / "out")
-        serial, _ = letters(root, "build", "--format", "pdf", "-j", "1", "-q")
+        loop, full, serial = (statistics.median(times) for times in (loops, fulls, serials))
         print(f"plain WeasyPrint loop over 0.1.0 HTML: {loop:7.2f} s   baseline")
-        print(f"letters build --format pdf (full):    {full:7.2f} s   {loop / full:.2f}x")
-        print(f"letters build --format pdf -j 1:      {serial:7.2f} s   {loop / serial:.2f}x")
+        print(
+            f"letters build --format pdf (full):    {full:7.2f} s   "
+            + spread([a / b for a, b in zip(loops, fulls, strict=True)])
+        )
+        print(
+            f"letters build --format pdf -j 1:      {serial:7.2f} s   "
+            + spread([a / b for a, b in zip(loops, serials, strict=True)])
+        )
         print(
             f"rebuild, nothing changed:             {unchanged:7.2f} s   "
             f"{unchanged / full:.1%} of the full build"
@@ -216,42 +258,43 @@ def main() -> None:
             check=True,
             cwd=ROOT,
             capture_output=True,
+            env=ENV,
         )
-        jinja = median_seconds([sys.executable, "-c", "import jinja2"])
+        jinja = [sys.executable, "-c", "import jinja2"]
         cli = [sys.executable, "cli.py", "-C", str(sample)]
-        preview = median_seconds(
-            [*cli, "preview", "cybersecurity-law-2018", "--to", "apple-ceo", "--plain"]
+        preview, jinja_time, preview_ratio = paired(
+            [*cli, "preview", "cybersecurity-law-2018", "--to", "apple-ceo", "--plain"], jinja
         )
-        check = median_seconds([*cli, "check"])
-        print(f"python -c 'import jinja2':            {jinja:7.2f} s   baseline")
-        print(f"letters preview (sample letter):      {preview:7.2f} s   {preview / jinja:.1f}x")
-        print(f"letters check (sample campaign):      {check:7.2f} s   {check / jinja:.1f}x")
+        check, _, check_ratio = paired([*cli, "check"], jinja)
+        print(f"python -c 'import jinja2':            {jinja_time:7.2f} s   baseline")
+        print(f"letters preview (sample letter):      {preview:7.2f} s   {preview_ratio:.1f}x")
+        print(f"letters check (sample campaign):      {check:7.2f} s   {check_ratio:.1f}x")
 
-    if options.scale:
-        with tempfile.TemporaryDirectory() as scratch:
+        if options.scale:
+            base_peak = peak_rss_mb(root, "build", "--format", "pdf", "-q", "--force")
             big = workspace(Path(scratch) / "big", options.scale, image=False)
-            seconds = peak = 0.0
             started = time.perf_counter()
             peak = peak_rss_mb(big, "build", "--format", "pdf", "-q")
-            seconds = time.perf_counter() - started
-            rate, base_rate = options.scale / seconds, options.n / full
+            elapsed = time.perf_counter() - started
+            rate, base_rate = options.scale / elapsed, options.n / full
             print(
-                f"{options.scale} letters: {seconds:7.1f} s, {rate:.1f} letters/s "
-                f"({rate / base_rate:.0%} of the rate at {options.n}), peak RSS {peak:.0f} MB"
+                f"{options.scale} letters: {elapsed:7.1f} s, {rate:.2f} letters/s "
+                f"({rate / base_rate:.0%} of the rate at {options.n}); peak RSS {peak:.0f} MB "
+                f"(at {options.n}: {base_peak:.0f} MB)"
             )
 
-    if options.memory:
-        for count in (options.n, options.n * 4):
-            with tempfile.TemporaryDirectory() as scratch:
-                root = workspace(Path(scratch) / "ws", count, image=True)
-                build_peak = peak_rss_mb(root, "build", "--format", "pdf", "--print", "-q")
-                merge_peak = peak_rss_mb(root, "merge-print")
-                size = (root / "out/bench/print.pdf").stat().st_size / 2**20
-                print(
-                    f"--print with {count:5d} letters of 1 MB: peak RSS build "
-                    f"{build_peak:6.0f} MB, merge-print alone {merge_peak:6.0f} MB "
-                    f"(print.pdf {size:,.0f} MB)"
-                )
+        if options.memory:
+            for count in (options.n, options.n * 4):
+                with tempfile.TemporaryDirectory() as memory_scratch:
+                    root = workspace(Path(memory_scratch) / "ws", count, image=True)
+                    build_peak = peak_rss_mb(root, "build", "--format", "pdf", "--print", "-q")
+                    merge_peak = peak_rss_mb(root, "merge-print")
+                    size = (root / "out/bench/print.pdf").stat().st_size / 2**20
+                    print(
+                        f"--print with {count:5d} letters of 1 MB: peak RSS build "
+                        f"{build_peak:6.0f} MB, merge-print alone {merge_peak:6.0f} MB "
+                        f"(print.pdf {size:,.0f} MB)"
+                    )
 
 
 def _one_pdf(scratch: Path, html_dir: Path) -> Path:

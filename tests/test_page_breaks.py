@@ -60,3 +60,39 @@ def test_a_web_address_in_the_letterhead_breaks_only_at_a_slash(tmp_path: Path):
         joined += 1
         address += lines[joined]
     assert "\u200b" not in text  # the break opportunities do not reach the text
+
+
+@pytest.mark.slow
+def test_a_one_item_list_is_not_glued_to_the_paragraph_after_it(tmp_path: Path):
+    # "Keep two items on each side" must not make a lone item hold on to the next paragraph:
+    # that pulled the item, and the last lines before it, over to a new page, and a letter
+    # of numbered paragraphs took a page more than it needed.
+    renderer = PdfRenderer(tmp_path)
+    item = "7. Demand number seven of our appeal, which stands alone."
+    ended_after_item = False
+    for words in range(0, 400, 20):
+        filler = " ".join(["word"] * words)
+        body = "\n\n".join(["Dear Minister,", PARAGRAPH, PARAGRAPH, PARAGRAPH, filler, item])
+        body += "\n\n" + "\n\n".join([PARAGRAPH] * 3)
+        texts = page_texts(render(renderer, make_letter(body_markdown=body)))
+        ended_after_item |= len(texts) > 1 and texts[0].rstrip().endswith("stands alone.")
+    assert ended_after_item  # a page may end right after the item
+
+
+@pytest.mark.slow
+def test_numbering_paragraphs_takes_no_extra_page(tmp_path: Path):
+    renderer = PdfRenderer(tmp_path)
+    text = (
+        "The draft law gives the authorities sweeping powers over what people may say online "
+        "and obliges companies to hand over their users' data on request, without any "
+        "independent oversight of how that data is then used. "
+    ) * 3
+
+    def pages(numbered: bool) -> int:
+        body = "\n\n".join(
+            f"{n}. {text}" if numbered and n % 4 == 0 else text for n in range(1, 13)
+        )
+        return len(page_texts(render(renderer, make_letter(body_markdown=body))))
+
+    # Every fourth paragraph numbered: each becomes a one-item list.
+    assert pages(numbered=True) == pages(numbered=False)
