@@ -160,13 +160,14 @@ def preview(
     project: Project = None,
 ) -> None:
     """Show one letter in the terminal."""
-    from letters.cli_build import watch_preview
     from letters.commands.preview import preview as run_preview
     from letters.display import show_letter
 
     root = _root(context, project)
     show = lambda: show_letter(run_preview(root, case, to, template), plain, pager and not watch)  # noqa: E731
     if watch and to is not None:
+        from letters.cli_build import watch_preview  # with the build's imports: watch only
+
         raise typer.Exit(watch_preview(root, show))
     show()
 

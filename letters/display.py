@@ -10,26 +10,52 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from rich.console import Console
-from rich.markup import escape as escape_markup
-from rich.pager import Pager
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, cast
 
 from letters.controls import for_terminal
 from letters.errors import LettersError, WriteError, each_error
 
 if TYPE_CHECKING:  # the build and import modules are imported only by their commands
+    from rich.console import Console
+    from rich.pager import Pager
     from rich.progress import Progress, TaskID
 
     from letters.commands.listing import Table as Rows
     from letters.importing import ImportReport
     from letters.output.results import BuildReport, OutputResult
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _ConsoleOnFirstUse:
+    """A Rich console, made when something is first printed through it.
+
+    Importing Rich takes a tenth of `letters preview --plain`'s start-up, which prints
+    the Markdown straight to stdout and never needs it.
+    """
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def made(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
+
+
+def _rich(console: Console) -> Console:
+    """The console itself, for a Rich object that is handed one (it checks the type and
+    enters it as a context, which a stand-in cannot pass on)."""
+    stand_in: Any = console
+    return stand_in.made() if isinstance(stand_in, _ConsoleOnFirstUse) else console
+
+
+out = cast("Console", _ConsoleOnFirstUse(stderr=False))
+err = cast("Console", _ConsoleOnFirstUse(stderr=True))
 
 EXIT_INPUT = 2  # a problem found before anything was written
 EXIT_OUTPUT = 1  # a problem met while writing, or letters that failed
@@ -37,6 +63,8 @@ EXIT_OUTPUT = 1  # a problem met while writing, or letters that failed
 
 def escape(text: str) -> str:
     """Text from files, safe for the terminal (no escape sequences) and for Rich markup."""
+    from rich.markup import escape as escape_markup
+
     return escape_markup(for_terminal(text))
 
 
@@ -74,20 +102,22 @@ def show_errors(error: LettersError, root: Path | None, writes: bool = True) -> 
     return EXIT_OUTPUT if writing else EXIT_INPUT
 
 
-class _StyledPager(Pager):
+def _styled_pager() -> Pager:
     """`less -R` (so bold and colour show as such), else the system's pager."""
+    from rich.pager import Pager, SystemPager
 
-    def show(self, content: str) -> None:
-        import os
-        import shutil
-        import subprocess
+    class StyledPager(Pager):
+        def show(self, content: str) -> None:
+            import os
+            import shutil
+            import subprocess
 
-        if not os.environ.get("PAGER") and shutil.which("less"):
-            subprocess.run(["less", "-R"], input=content.encode("utf-8"), check=False)
-        else:
-            from rich.pager import SystemPager
+            if not os.environ.get("PAGER") and shutil.which("less"):
+                subprocess.run(["less", "-R"], input=content.encode("utf-8"), check=False)
+            else:
+                SystemPager().show(content)
 
-            SystemPager().show(content)
+    return StyledPager()
 
 
 def show_letter(text: str, plain: bool, pager: bool) -> None:
@@ -104,7 +134,7 @@ def show_letter(text: str, plain: bool, pager: bool) -> None:
 
     panel = Panel(Markdown(text), width=min(out.width, 88))
     if pager and text.count("\n") + 4 > out.height:
-        with out.pager(_StyledPager(), styles=True):
+        with out.pager(_styled_pager(), styles=True):
             out.print(panel, soft_wrap=False)
     else:
         out.print(panel, soft_wrap=False)
@@ -113,7 +143,10 @@ def show_letter(text: str, plain: bool, pager: bool) -> None:
 def show_tables(tables: Sequence[Rows]) -> None:
     """Tables of plain text. A table wider than the terminal is printed at its own width
     (the terminal wraps or scrolls it) rather than cutting ids short."""
+    from rich.console import Console
     from rich.measure import Measurement
+    from rich.table import Table
+    from rich.text import Text
 
     for rows in tables:
         table = Table(title=rows.title, title_justify="left")
@@ -123,7 +156,7 @@ def show_tables(tables: Sequence[Rows]) -> None:
         for row in rows.rows:
             # Text cells: "[/red]" in a name is shown, not read as Rich markup.
             table.add_row(*(Text(for_terminal(value)) for value in row))
-        measured = Measurement.get(out, out.options.update_width(100_000), table)
+        measured = Measurement.get(_rich(out), out.options.update_width(100_000), table)
         # Piped output (grep, a file) gets whole rows; a terminal gets wrapped text.
         width = measured.minimum if out.is_terminal else measured.maximum
         if width <= out.width and out.is_terminal:
@@ -191,7 +224,7 @@ class BuildProgress:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            console=self.console,
+            console=_rich(self.console),
             transient=True,
         )
         self.bar.start()

@@ -175,7 +175,8 @@ def test_preview_errors(workspace, run):
 
 @pytest.mark.slow
 def test_preview_imports_neither_weasyprint_nor_fonttools(workspace):
-    """The command a campaigner runs most starts fast: no PDF stage, no font files read."""
+    """The command a campaigner runs most starts fast: no PDF stage, no font files read,
+    no build machinery, and with --plain (raw Markdown) no Rich either."""
     import subprocess
     import sys
 
@@ -184,7 +185,8 @@ def test_preview_imports_neither_weasyprint_nor_fonttools(workspace):
         "import sys, runpy; sys.argv = ['letters', 'preview', 'free-expression', '--to', 'ada', "
         f"'--plain', '-C', {root!r}]\n"
         "try:\n    from letters.cli import main; main()\nexcept SystemExit: pass\n"
-        "print(sorted(m for m in ('weasyprint', 'fontTools') if m in sys.modules))"
+        "print(sorted(m for m in ('weasyprint', 'fontTools', 'rich', 'letters.output.build') "
+        "if m in sys.modules))"
     )
     output = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -273,3 +275,43 @@ def test_a_markdown_build_or_an_unchanged_rebuild_loads_no_pdf_stage(workspace):
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert output.stdout.strip().splitlines()[-1] == "False", output.stderr
+
+
+def test_on_a_terminal_the_progress_bar_tables_and_panels_show(workspace):
+    """What only a terminal gets (Rich's progress bar, tables, the letter in a panel) runs
+    through the same console as piped output: run the commands on a pseudo-terminal."""
+    import os
+    import subprocess
+    import sys
+
+    root = str(workspace())
+    for args, expected in [
+        (["build", "--format", "md"], "Writing letters"),
+        (["list"], "free-expression"),
+        (["preview", "free-expression", "--to", "ada", "--no-pager"], "Dear"),
+    ]:
+        leader, follower = os.openpty()
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", "from letters.cli import main; main()", *args, "-C", root],
+                stdin=subprocess.DEVNULL,
+                stdout=follower,
+                stderr=follower,
+                env={**os.environ, "COLUMNS": "100", "LINES": "50", "TERM": "xterm"},
+                timeout=60,
+            )
+            os.close(follower)
+            shown = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal closed
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            os.close(leader)
+        text = shown.decode("utf-8", "replace")
+        assert done.returncode == 0, (args, text)
+        assert expected in text and "internal error" not in text, (args, text)

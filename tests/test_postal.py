@@ -208,3 +208,12 @@ def test_a_region_the_post_does_not_list_is_a_warning_not_an_error(workspace, ru
         in (result.stderr)
     )
     assert "mayor" not in result.stderr  # a full name is fine as well as the code
+
+
+def test_a_country_code_is_one_the_postal_data_has_rules_for():
+    from letters.workspace.postal import check_country
+
+    assert [check_country(code) for code in ("kr", " FR ", "AC", "VN")] == ["KR", "FR", "AC", "VN"]
+    for code in ("EU", "UN", "ZZ", "XX", "F", "FRA", "Ü1"):
+        with pytest.raises(ValueError, match="is not a country code"):
+            check_country(code)

@@ -7,8 +7,9 @@ A character none of them has would come out of the PDF as an empty box (WeasyPri
 warns), so it is an error here, at the file:line:column of the value it came from, naming
 the character, its code point and the package that would draw it. This is a cmap lookup
 with fontTools over the faces' files (found with `fc-list`, else under /usr/share/fonts),
-one set of code points per file and process (the shipped face's come from its width table,
-so a Latin letter needs no font file read): no WeasyPrint, so `check` finds it too.
+one map of code points per file, read once per process and only when a letter needs it
+(the shipped face's come from its width table, so a Latin letter needs no font file read):
+no WeasyPrint, so `check` finds it too.
 
 Invisible formatting characters (ZWJ, ZWNJ, LRM/RLM, the bidi isolates the page adds around
 data values, variation selectors) are not drawn and are skipped.
@@ -16,6 +17,7 @@ data values, variation selectors) are not drawn and are skipped.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -24,6 +26,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -152,13 +155,15 @@ def face_file(face: Face) -> tuple[Path, int] | None:
 
 
 @functools.cache
-def _code_points(path: Path, index: int, modified: int) -> frozenset[int]:
-    """The code points one font file maps (`modified` is part of the cache key).
+def _code_ranges(path: Path, index: int, modified: int) -> tuple[tuple[int, int], ...]:
+    """The code points one font file maps, as sorted runs `(first, last)` (`modified` is
+    part of the cache key).
 
     Reading the map of a CJK collection takes the better part of a second, so the result
     is kept in the user's cache folder (never in a campaign), keyed by the file's path,
     face, size and time: `letters check` of a campaign in Korean starts as fast as one in
-    English from the second run on.
+    English from the second run on. Runs rather than a set: a CJK face maps tens of
+    thousands of code points in a few thousand runs, and a character is found by bisection.
     """
     cached = _cache_file(path, index, modified)
     try:
@@ -169,15 +174,15 @@ def _code_points(path: Path, index: int, modified: int) -> frozenset[int]:
 
     try:
         font = TTFont(path, fontNumber=index, lazy=True)
-        points = frozenset(font.getBestCmap() or {})
+        runs = _runs(font.getBestCmap() or {})
     except Exception:  # an unreadable font draws nothing; fontTools raises many kinds
-        return frozenset()
+        return ()
     with contextlib.suppress(OSError):
         cached.parent.mkdir(parents=True, exist_ok=True)
         temporary = cached.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(_ranges(points), "ascii")
+        temporary.write_text(_ranges_text(runs), "ascii")
         temporary.replace(cached)
-    return points
+    return runs
 
 
 def _cache_file(path: Path, index: int, modified: int) -> Path:
@@ -188,27 +193,42 @@ def _cache_file(path: Path, index: int, modified: int) -> Path:
     return folder / f"{key}.txt"
 
 
-def _ranges(points: frozenset[int]) -> str:
-    """Code points as lines of `start end` runs (a CJK font maps tens of thousands)."""
-    lines: list[str] = []
-    run_start = previous = -2
-    for point in sorted(points):
-        if point != previous + 1:
-            if run_start >= 0:
-                lines.append(f"{run_start} {previous}")
-            run_start = point
-        previous = point
-    if run_start >= 0:
-        lines.append(f"{run_start} {previous}")
-    return "\n".join(lines) + "\n"
+def _runs(points: Iterable[int]) -> tuple[tuple[int, int], ...]:
+    """Code points as sorted runs of consecutive ones."""
+    runs: list[tuple[int, int]] = []
+    for point in sorted(set(points)):
+        if runs and point == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], point)
+        else:
+            runs.append((point, point))
+    return tuple(runs)
 
 
-def _read_ranges(text: str) -> frozenset[int]:
-    points: set[int] = set()
+def _ranges_text(runs: tuple[tuple[int, int], ...]) -> str:
+    """Runs as lines of `first last` (the cache file's format)."""
+    return "".join(f"{first} {last}\n" for first, last in runs) or "\n"
+
+
+def _read_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    runs = []
     for line in text.splitlines():
-        start, end = (int(part) for part in line.split())
-        points.update(range(start, end + 1))
-    return frozenset(points)
+        if line:
+            first, last = (int(part) for part in line.split())
+            runs.append((first, last))
+    return _runs_checked(runs)
+
+
+def _runs_checked(runs: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Runs read back from a file: sorted, each well-formed, or ValueError (then the font
+    is read again)."""
+    if any(first > last for first, last in runs) or runs != sorted(runs):
+        raise ValueError("font map out of order")
+    return tuple(runs)
+
+
+def _in_runs(runs: tuple[tuple[int, int], ...], code: int) -> bool:
+    at = bisect.bisect_right(runs, (code, sys.maxsize)) - 1
+    return at >= 0 and runs[at][0] <= code <= runs[at][1]
 
 
 @functools.cache
@@ -219,18 +239,24 @@ def shipped_code_points() -> frozenset[int]:
     return frozenset(int(code) for code, _width in table["advances"])
 
 
-def covered() -> frozenset[int]:
-    """Every code point some face of the stack can draw (each stack names every face)."""
-    files = [found for face in FACES if (found := face_file(face)) is not None]
-    return _union(tuple(dict.fromkeys(files)))
+def _installed_faces() -> tuple[tuple[Face, tuple[Path, int]], ...]:
+    return tuple((face, found) for face in FACES if (found := face_file(face)) is not None)
 
 
-@functools.cache
-def _union(files: tuple[tuple[Path, int], ...]) -> frozenset[int]:
-    points: set[int] = set(shipped_code_points())
-    for path, index in files:
-        points |= _code_points(path, index, path.stat().st_mtime_ns)
-    return frozenset(points)
+def _drawn(code: int, faces: tuple[tuple[Face, tuple[Path, int]], ...]) -> bool:
+    """Whether one of `faces` (each stack names every face) can draw `code`.
+
+    The face made for the character's script is asked first; a file's map is read only
+    when a character gets that far."""
+    first = [found for face, found in faces if _in_blocks(face, code)]
+    for path, index in dict.fromkeys([*first, *(found for _, found in faces)]):
+        if _in_runs(_code_ranges(path, index, path.stat().st_mtime_ns), code):
+            return True
+    return False
+
+
+def _in_blocks(face: Face, code: int) -> bool:
+    return any(start <= code <= end for start, end in face.blocks)
 
 
 def missing_characters(texts: Iterable[str]) -> list[str]:
@@ -243,15 +269,15 @@ def missing_characters(texts: Iterable[str]) -> list[str]:
                 seen[char] = None
     if not seen:
         return []
-    drawn = covered()  # the other faces are looked up only for a letter that needs them
-    return [char for char in seen if ord(char) not in drawn]
+    faces = _installed_faces()  # looked up only for a letter that needs them
+    return [char for char in seen if not _drawn(ord(char), faces)]
 
 
 def package_hint(char: str) -> str:
     """What would draw `char`: the Debian package of the face its script needs."""
     code = ord(char)
     for face in FACES:
-        if any(start <= code <= end for start, end in face.blocks):
+        if _in_blocks(face, code):
             if face_file(face) is None:
                 return (
                     f"install the font package {face.package} (Debian/Ubuntu: "

