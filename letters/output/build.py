@@ -7,8 +7,10 @@ format, skipping outputs whose inputs have not changed since the last build.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from letters.atomic import Writable
 from letters.errors import LettersError, LettersErrors
@@ -26,9 +28,39 @@ from letters.output.shards import case_ids, shard_manifest_name
 from letters.output.trust import trust_key
 from letters.workspace import Workspace
 
+if TYPE_CHECKING:  # the pool comes from output/workers.py, imported only to render PDFs
+    from concurrent.futures import ProcessPoolExecutor
+
 
 def build(root: Path, options: BuildOptions, progress: Progress | None = None) -> BuildReport:
     """Build the letters `options` selects (the options checked themselves when made)."""
+    workers = _early_workers(root, options)
+    try:
+        return _build(root, options, progress, workers)
+    finally:
+        if workers is not None:  # nothing to render after all, or the build failed
+            workers.shutdown(wait=True, cancel_futures=True)
+
+
+def _early_workers(root: Path, options: BuildOptions) -> ProcessPoolExecutor | None:
+    """The PDF workers, started before the letters are composed when all of them will be
+    rendered in parallel: a first build (no output folder yet) or --force. A rebuild starts
+    them only if some letter changed, so an unchanged one never loads WeasyPrint."""
+    out_dir = options.out_dir or root / "out"
+    every_letter = options.force or not os.path.lexists(out_dir)
+    if "pdf" not in options.formats or options.dry_run or options.jobs <= 1 or not every_letter:
+        return None
+    from letters.output.workers import start_workers
+
+    return start_workers(root.resolve(), options.pdf_variant, options.jobs)
+
+
+def _build(
+    root: Path,
+    options: BuildOptions,
+    progress: Progress | None,
+    workers: ProcessPoolExecutor | None,
+) -> BuildReport:
     workspace, jobs, letters, render_failures = prepare(root, options)
     out_dir = (options.out_dir or workspace.root / "out").resolve()
     render_errors = [error for _, error in render_failures]
@@ -75,7 +107,7 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
         for result in report.outputs:
             progress(result, report.total)
     try:
-        for result in _produce(workspace, out, pending, options):
+        for result in _produce(workspace, out, pending, options, workers):
             if result.status == "built":
                 _record(manifests[result.job.case_id], result, workspace.root)
             report.outputs.append(result)
@@ -132,7 +164,11 @@ def _record(manifest: Manifest, result: OutputResult, root: Path) -> None:
 
 
 def _produce(
-    workspace: Workspace, out: Writable, pending: list[Pending], options: BuildOptions
+    workspace: Workspace,
+    out: Writable,
+    pending: list[Pending],
+    options: BuildOptions,
+    workers: ProcessPoolExecutor | None,
 ) -> Iterator[OutputResult]:
     """Write every pending output; PDFs go through the PDF stage (possibly in parallel)."""
     for item in pending:
@@ -161,7 +197,7 @@ def _produce(
 
     work = [(item.job, item.letter, item.path) for item in pdfs.values()]
     for job, path, rendered in render_pdfs(
-        workspace.root, work, options.pdf_variant, options.jobs, out.root
+        workspace.root, work, options.pdf_variant, options.jobs, out.root, workers
     ):
         yield OutputResult(
             job,

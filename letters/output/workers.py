@@ -141,38 +141,57 @@ def _worker_died(letter: Letter) -> LettersError:
     )
 
 
+def start_workers(root: Path, pdf_variant: str | None, jobs: int) -> ProcessPoolExecutor:
+    """Fork `jobs` PDF workers now, so that they load WeasyPrint, the fonts and the
+    stylesheets while the build is still composing the letters (a second or so saved on a
+    first build); pass the pool to `render_pdfs`, or shut it down if nothing is rendered."""
+    # Each worker gets our pid to die with us (see _die_with_parent). The death signal
+    # follows the thread that forked the worker: here, as the pool forks its workers on the
+    # first submission, from this (the calling) thread, which outlives the pool.
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        initializer=_init_worker,
+        initargs=(root, pdf_variant, True, os.getpid()),
+    )
+    # Workers are forked by the first submission: they inherit SIGINT blocked until their
+    # initializer ignores it, so an early Ctrl-C cannot kill one mid-start.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool.submit(_started)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return pool
+
+
+def _started() -> None:
+    """Nothing: the first task submitted, which makes the pool fork its workers."""
+
+
 def render_pdfs(
-    root: Path, items: list[PdfItem], pdf_variant: str | None, jobs: int, out_root: Path
+    root: Path,
+    items: list[PdfItem],
+    pdf_variant: str | None,
+    jobs: int,
+    out_root: Path,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[PdfDone]:
-    """Yield each letter as its PDF is written (in completion order when parallel)."""
+    """Yield each letter as its PDF is written (in completion order when parallel), by
+    `pool` when the build started its workers early; the pool is shut down at the end."""
     jobs = max(1, min(jobs, len(items)))
-    if jobs == 1:
+    if jobs == 1 and pool is None:
         _init_worker(root, pdf_variant)
         for job, letter, path in items:
             yield job, path, _render_one(root, out_root, letter, path)
         return
-    # Each worker gets our pid to die with us (see _die_with_parent). The death signal
-    # follows the thread that forked the worker: here, as the pool forks its workers on the
-    # first submissions, from this (the calling) thread, which outlives the pool.
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        initializer=_init_worker,
-        initargs=(root, pdf_variant, True, os.getpid()),
-    ) as pool:
+    with pool or start_workers(root, pdf_variant, jobs) as pool:
         waiting: dict[Future[Rendered], PdfItem] = {}
         queue = iter(items)
         try:
-            # Workers are forked by the first submissions: they inherit SIGINT blocked until
-            # their initializer ignores it, so an early Ctrl-C cannot kill one mid-start.
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-            try:
-                # Keep a bounded number of letters in flight so memory stays flat.
-                for item in queue:
-                    waiting[pool.submit(_render_one, root, out_root, item[1], item[2])] = item
-                    if len(waiting) >= jobs * 4:
-                        break
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            # Keep a bounded number of letters in flight so memory stays flat.
+            for item in queue:
+                waiting[pool.submit(_render_one, root, out_root, item[1], item[2])] = item
+                if len(waiting) >= jobs * 4:
+                    break
             while waiting:
                 done, _ = wait(waiting, return_when=FIRST_COMPLETED)
                 for future in done:
