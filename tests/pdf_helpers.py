@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,20 @@ def write_png(path: Path, size: tuple[int, int] = (60, 20)) -> Path:
 
     Image.new("RGB", size, (20, 90, 140)).save(path)
     return path
+
+
+_WORD = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>'
+)
+
+
+def words(pdf: Path, pages: tuple[int, int] = (1, 1)) -> list[tuple[float, float, float, str]]:
+    """(xMin, xMax, yMin, text) of each word on `pages` (first, last), from `pdftotext -bbox`."""
+    first, last = pages
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(first), "-l", str(last), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [(float(x0), float(x1), float(y0), text) for x0, y0, x1, text in _WORD.findall(html)]

@@ -4,6 +4,7 @@ letterhead breaks only at a slash."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from letters.layout.pdf import PdfRenderer
 from tests.pdf_helpers import PARAGRAPH, SENDER, make_letter, page_texts, render
+from tests.pdf_helpers import words as pdf_words
 
 DEMANDS = "\n".join(f"{n}. Demand number {n} of our appeal." for n in range(1, 4))
 LONG_LIST = "\n".join(f"{n}. Demand number {n} of our appeal." for n in range(1, 11))
@@ -96,3 +98,24 @@ def test_numbering_paragraphs_takes_no_extra_page(tmp_path: Path):
 
     # Every fourth paragraph numbered: each becomes a one-item list.
     assert pages(numbered=True) == pages(numbered=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_numbers_past_nine_stay_whole_beside_their_items(tmp_path: Path):
+    # "12." used to wrap in the marker column: "12" on one line, "." before the text below.
+    body = "\n\n".join(["Dear Minister,", LONG_LIST, "And last:", "98. The ninety-eighth point."])
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(render(PdfRenderer(tmp_path), make_letter(body_markdown=body)).data)
+    shown = pdf_words(pdf, (1, 2))
+    for number, following in (("9.", "Demand"), ("10.", "Demand"), ("98.", "The")):
+        at = next(i for i, word in enumerate(shown) if word[3] == number)
+        x_end, top = shown[at][1], shown[at][2]
+        after = shown[at + 1]
+        assert after[3] == following and after[2] == top, (number, after)  # the same line
+        assert 3 < after[0] - x_end < 6  # a space of about 0.45 em, never overlapping
+    assert not [word for word in shown if word[3] == "."]
+    # A list of one-digit numbers keeps the usual column: its text starts where it did.
+    nine = next(i for i, word in enumerate(shown) if word[3] == "9.")
+    ten = next(i for i, word in enumerate(shown) if word[3] == "10.")
+    assert shown[nine + 1][0] == shown[ten + 1][0]  # one column for the whole list

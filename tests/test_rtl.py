@@ -3,9 +3,7 @@ the envelope window where the envelope has it."""
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from letters.compose.escape import FSI, PDI
 from letters.layout.html import page_number_css, text_direction
 from letters.workspace.locales import direction, is_rtl
+from tests.pdf_helpers import words
 from tests.script_campaign import RECIPIENTS, script_campaign
 
 A4_WIDTH_PT = 595.28
@@ -80,20 +79,6 @@ def test_an_arabic_address_in_an_english_letter_starts_on_the_right(tmp_path, ru
 def test_page_numbers_mirror():
     assert "@bottom-left" in page_number_css("{page}/{pages}", "left")
     assert "@bottom-right" in page_number_css("{page}/{pages}")
-
-
-def words(pdf: Path) -> list[tuple[float, float, float, str]]:
-    """(xMin, xMax, yMin, text) of each word on page 1, from `pdftotext -bbox`."""
-    html = subprocess.run(
-        ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    pattern = re.compile(
-        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>'
-    )
-    return [(float(x0), float(x1), float(y0), text) for x0, y0, x1, text in pattern.findall(html)]
 
 
 @pytest.mark.slow
