@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +75,26 @@ def each_error(error: LettersError) -> list[LettersError]:
     if isinstance(error, LettersErrors):
         return [one for inner in error.errors for one in each_error(inner)]
     return [error]
+
+
+def once_per_place(errors: Iterable[LettersError]) -> list[LettersError]:
+    """Each problem once, naming the first letter it was met in and how many more: a broken
+    template fails every letter it writes, at the same file:line with the same message."""
+    first: dict[tuple[str, int, str], LettersError] = {}
+    more: dict[tuple[str, int, str], int] = {}
+    for error in errors:
+        for one in each_error(error):
+            where = (str(one.file), one.line, one.message)
+            if where in first:
+                more[where] = more.get(where, 0) + 1
+            else:
+                first[where] = one
+    for where, count in more.items():
+        one = first[where]
+        if one.letter:
+            also = f" and {count} more letter{'s' if count > 1 else ''}"
+            first[where] = dataclasses.replace(one, letter=one.letter + also)
+    return list(first.values())
 
 
 class WriteError(LettersError):

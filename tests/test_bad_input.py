@@ -207,7 +207,8 @@ def test_include_through_a_symlink_outside_is_refused(workspace, run, tmp_path):
     result = run("build", "-C", root)
     assert result.exit_code == 2
     assert (
-        "templates/_part.md.j2: error: free-expression/appeal/ada: this is a link" in result.stderr
+        "templates/_part.md.j2: error: free-expression/appeal/ada and 1 more letter: this is a link"
+        in result.stderr
     )
     assert "top secret" not in result.stdout + result.stderr
 
@@ -324,3 +325,16 @@ def test_the_window_measures_printed_width_not_characters():
         "FOREIGN RELATIONS",
     )
     assert fit_address((narrow,), window).lines == (narrow,)
+
+
+@pytest.mark.parametrize("command", [["build", "--format", "md"], ["check"]])
+def test_a_broken_template_is_reported_once_with_how_many_letters_it_breaks(
+    workspace, run, command
+):
+    root = workspace(**{"templates__appeal.md.j2": "Dear {{ recipient.name }\n"})
+    result = run(*command, "-C", root)
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if " error: " in line]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("templates/appeal.md.j2:1: error: free-expression/appeal/ada ")
+    assert "and 1 more letter: template syntax error" in errors[0]

@@ -27,9 +27,10 @@ def test_a_damaged_cache_file_is_read_from_the_font_again(tmp_path: Path, monkey
     modified = font.stat().st_mtime_ns
     glyphs._code_ranges.__wrapped__(font, 0, modified)
     (cached,) = (tmp_path / "cache" / "letters" / "font-maps").glob("*.txt")
-    cached.write_text("300 200\n65 66\n", "ascii")  # out of order: not trusted
-    read = glyphs._code_ranges.__wrapped__(font, 0, modified)
-    assert glyphs._in_runs(read, ord("ệ"))
+    for damaged in ("300 200\n", "65 66\n60 70\n", "0 100\n50 60\n", "0 1114112\n", "a b\n"):
+        cached.write_text(damaged, "ascii")  # out of order, overlapping, beyond Unicode
+        read = glyphs._code_ranges.__wrapped__(font, 0, modified)
+        assert glyphs._in_runs(read, ord("ệ")) and not glyphs._in_runs(read, 0x4E00), damaged
 
 
 def test_code_point_runs_round_trip():

@@ -214,6 +214,6 @@ def test_a_country_code_is_one_the_postal_data_has_rules_for():
     from letters.workspace.postal import check_country
 
     assert [check_country(code) for code in ("kr", " FR ", "AC", "VN")] == ["KR", "FR", "AC", "VN"]
-    for code in ("EU", "UN", "ZZ", "XX", "F", "FRA", "Ü1"):
+    for code in ("EU", "UN", "ZZ", "XX", "F", "FRA", "Ü1", "ß", "ıt", "ＦＲ", "../"):
         with pytest.raises(ValueError, match="is not a country code"):
             check_country(code)

@@ -9,7 +9,7 @@ from pathlib import Path
 from letters import dates
 from letters.compose.render import Renderer
 from letters.compose.translate import needs_translation
-from letters.errors import LettersError, each_error
+from letters.errors import LettersError, once_per_place
 from letters.output.options import BuildOptions
 from letters.output.plan import Job, plan
 from letters.output.prepare import nothing_to_build
@@ -43,7 +43,7 @@ def check(root: Path, today: dt.date | None = None) -> CheckReport:
     if not jobs and not errors:
         errors.append(nothing_to_build(workspace, BuildOptions()))
     renderer = Renderer(workspace)
-    seen: set[tuple[str, int, str]] = set()
+    failures: list[LettersError] = []
     for job in jobs:
         recipient = workspace.recipient(job.recipient_id)
         assert recipient is not None
@@ -53,13 +53,9 @@ def check(root: Path, today: dt.date | None = None) -> CheckReport:
             )
             report.letters += 1
         except LettersError as failure:
-            # A broken template fails for every recipient: report it once, naming the first.
-            for error in each_error(failure):
-                where = (str(error.file), error.line, error.message)
-                if where not in seen:
-                    seen.add(where)
-                    errors.append(error)
-    report.errors = errors
+            failures.append(failure)
+    # A broken template fails for every recipient: each problem once, naming the first.
+    report.errors = errors + once_per_place(failures)
     report.warnings = region_warnings(workspace) + translation_warnings(workspace, jobs)
     return report
 

@@ -219,10 +219,13 @@ def _read_ranges(text: str) -> tuple[tuple[int, int], ...]:
 
 
 def _runs_checked(runs: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    """Runs read back from a file: sorted, each well-formed, or ValueError (then the font
-    is read again)."""
-    if any(first > last for first, last in runs) or runs != sorted(runs):
-        raise ValueError("font map out of order")
+    """Runs read back from a file: each well-formed and after the one before it (no overlap,
+    which bisection could not search), or ValueError (then the font is read again)."""
+    previous_last = -1
+    for first, last in runs:
+        if not previous_last < first <= last <= sys.maxunicode:
+            raise ValueError("font map out of order")
+        previous_last = last
     return tuple(runs)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from letters.atomic import Writable
-from letters.errors import LettersError, LettersErrors
+from letters.errors import LettersError, LettersErrors, once_per_place
 from letters.fileio import Confined, sha256_bytes
 from letters.layout.markdown import letter_markdown
 from letters.output.failures import failures_name, write_failures
@@ -34,8 +34,9 @@ if TYPE_CHECKING:  # the pool comes from output/workers.py, imported only to ren
 
 def build(root: Path, options: BuildOptions, progress: Progress | None = None) -> BuildReport:
     """Build the letters `options` selects (the options checked themselves when made)."""
-    workers = _early_workers(root, options)
-    try:
+    workers: ProcessPoolExecutor | None = None
+    try:  # a Ctrl-C while the workers start still shuts them down
+        workers = _early_workers(root, options)
         return _build(root, options, progress, workers)
     finally:
         if workers is not None:  # nothing to render after all, or the build failed
@@ -44,10 +45,13 @@ def build(root: Path, options: BuildOptions, progress: Progress | None = None) -
 
 def _early_workers(root: Path, options: BuildOptions) -> ProcessPoolExecutor | None:
     """The PDF workers, started before the letters are composed when all of them will be
-    rendered in parallel: a first build (no output folder yet) or --force. A rebuild starts
-    them only if some letter changed, so an unchanged one never loads WeasyPrint."""
+    rendered in parallel: a first build (no output folder yet) or --force, of the whole
+    campaign. A rebuild starts them only if some letter changed, so an unchanged one never
+    loads WeasyPrint; nor does `--to` or `--shard`, which may select a letter or none."""
     out_dir = options.out_dir or root / "out"
-    every_letter = options.force or not os.path.lexists(out_dir)
+    every_letter = (options.force or not os.path.lexists(out_dir)) and not (
+        options.to or options.shard
+    )
     if "pdf" not in options.formats or options.dry_run or options.jobs <= 1 or not every_letter:
         return None
     from letters.output.workers import start_workers
@@ -71,7 +75,7 @@ def _build(
         render_failures=render_failures,
     )
     if render_errors and not options.keep_going:
-        raise LettersErrors(render_errors)
+        raise LettersErrors(once_per_place(render_errors))
     out = open_output_folder(out_dir, case_ids(jobs), create=not options.dry_run)
     key, key_problem = trust_key()
     if key_problem:

@@ -186,35 +186,39 @@ def render_pdfs(
     with pool or start_workers(root, pdf_variant, jobs) as pool:
         waiting: dict[Future[Rendered], PdfItem] = {}
         queue = iter(items)
+        taken: list[PdfItem] = []  # out of the queue, in no future: lost if the pool breaks
+
+        def submit(item: PdfItem) -> None:
+            taken.append(item)
+            waiting[pool.submit(_render_one, root, out_root, item[1], item[2])] = item
+            taken.pop()
+
         try:
-            # Keep a bounded number of letters in flight so memory stays flat.
-            for item in queue:
-                waiting[pool.submit(_render_one, root, out_root, item[1], item[2])] = item
-                if len(waiting) >= jobs * 4:
-                    break
-            while waiting:
-                done, _ = wait(waiting, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job, letter, path = waiting.pop(future)
-                    try:
+            try:
+                # Keep a bounded number of letters in flight so memory stays flat.
+                for item in queue:
+                    submit(item)
+                    if len(waiting) >= jobs * 4:
+                        break
+                while waiting:
+                    done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        item = waiting.pop(future)
+                        taken.append(item)
                         rendered = future.result()
-                    except BrokenProcessPool:
-                        # A worker died (killed, or a crash in a C library): every letter
-                        # still in flight is lost with it; report them and stop.
-                        for lost_job, lost_letter, lost_path in [
-                            (job, letter, path),
-                            *waiting.values(),
-                            *queue,
-                        ]:
-                            yield lost_job, lost_path, Rendered(_worker_died(lost_letter))
-                        waiting.clear()
-                        return
-                    yield job, path, rendered
-                    following = next(queue, None)
-                    if following is not None:
-                        waiting[
-                            pool.submit(_render_one, root, out_root, following[1], following[2])
-                        ] = following
+                        taken.pop()
+                        yield item[0], item[2], rendered
+                        following = next(queue, None)
+                        if following is not None:
+                            submit(following)
+            except BrokenProcessPool:
+                # A worker died (killed, a crash in a C library, or WeasyPrint failing to
+                # load while the letters were composed): every letter not yet written is
+                # lost with it; report each of them and stop.
+                lost = [*taken, *waiting.values(), *queue]
+                waiting.clear()
+                for lost_job, lost_letter, lost_path in lost:
+                    yield lost_job, lost_path, Rendered(_worker_died(lost_letter))
         except BaseException:
             for future in waiting:
                 future.cancel()

@@ -90,7 +90,8 @@ def rules(country: str) -> CountryRules:
 
 def check_country(value: str) -> str:
     """An ISO 3166-1 alpha-2 code, in capitals; a ValueError (with help) otherwise."""
-    code = value.strip().upper()
+    # ASCII first: upper() would make "ß" SS and "ıt" IT.
+    code = value.strip().upper() if value.strip().isascii() else value.strip()
     if not known_country(code):
         raise ValueError(
             f"{value!r} is not a country code: write the two-letter ISO 3166-1 code, "
