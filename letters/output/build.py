@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from letters.atomic import Writable
+from letters.compose.letter import Letter
+from letters.compose.render import Renderer
 from letters.errors import LettersError, LettersErrors, once_per_place
 from letters.fileio import Confined, sha256_bytes
 from letters.layout.markdown import letter_markdown
@@ -21,12 +23,17 @@ from letters.output.folder import open_output_folder, output_path, remove_stale_
 from letters.output.inputs import InputHasher
 from letters.output.manifest import MANIFEST, Manifest, file_digest
 from letters.output.options import BuildOptions
-from letters.output.prepare import prepare
+from letters.output.plan import Job
+from letters.output.prepare import LetterFacts, composed, planned, render_job
 from letters.output.print_files import write_case_print_files
 from letters.output.results import BuildReport, OutputResult, Pending, Progress
 from letters.output.shards import case_ids, shard_manifest_name
 from letters.output.trust import trust_key
 from letters.workspace import Workspace
+
+# Letters kept composed between their check and their writing (a few kB each); the others
+# are composed again. Up to this many, a build composes each letter once.
+KEPT_LETTERS = 1000
 
 if TYPE_CHECKING:  # the pool comes from output/workers.py, imported only to render PDFs
     from concurrent.futures import ProcessPoolExecutor
@@ -65,7 +72,21 @@ def _build(
     progress: Progress | None,
     workers: ProcessPoolExecutor | None,
 ) -> BuildReport:
-    workspace, jobs, letters, render_failures = prepare(root, options)
+    workspace, jobs = planned(root, options)
+    # Every letter is composed now, so that a problem in any stops the build before anything
+    # is written. The first KEPT_LETTERS are kept for writing; of the others only what their
+    # inputs' hash needs (LetterFacts), and they are composed again when written: memory
+    # stays flat however large the campaign, and a usual one is composed once.
+    letters: list[tuple[Job, LetterFacts]] = []
+    kept: dict[tuple[str, str], Letter] = {}
+    render_failures: list[tuple[Job, LettersError]] = []
+    for job, letter in composed(workspace, jobs, options.today):
+        if isinstance(letter, LettersError):
+            render_failures.append((job, letter))
+            continue
+        letters.append((job, LetterFacts.of(letter)))
+        if len(kept) < KEPT_LETTERS:
+            kept[job.case_id, job.key] = letter
     out_dir = (options.out_dir or workspace.root / "out").resolve()
     render_errors = [error for _, error in render_failures]
     report = BuildReport(
@@ -91,10 +112,10 @@ def _build(
             if not options.shard:
                 report.removed.extend(manifests[case_id].remove_untrusted_print_files())
     pending: list[Pending] = []
-    for job, letter in letters:
+    for job, facts in letters:
         for fmt in options.formats:
             path = output_path(out_dir, job, fmt)
-            inputs = hasher.inputs(job, letter, fmt)
+            inputs = hasher.inputs(job, facts, fmt)
             reason = manifests[job.case_id].change(job.key, fmt, inputs, path, hasher.resource)
             if reason == "unchanged" and not options.force:
                 report.outputs.append(OutputResult(job, fmt, path, "unchanged"))
@@ -103,7 +124,9 @@ def _build(
                 why = "forced" if reason == "unchanged" else reason
                 report.outputs.append(OutputResult(job, fmt, path, status, why))
             else:
-                pending.append(Pending(job, letter, fmt, path, inputs))
+                pending.append(Pending(job, fmt, path, inputs))
+    waiting = {(item.job.case_id, item.job.key) for item in pending}
+    kept = {key: letter for key, letter in kept.items() if key in waiting}  # unchanged: let go
     report.total = len(report.outputs) + len(pending)
     if options.dry_run:
         return report
@@ -111,7 +134,7 @@ def _build(
         for result in report.outputs:
             progress(result, report.total)
     try:
-        for result in _produce(workspace, out, pending, options, workers):
+        for result in _produce(workspace, out, pending, options, workers, kept):
             if result.status == "built":
                 _record(manifests[result.job.case_id], result, workspace.root)
             report.outputs.append(result)
@@ -173,35 +196,63 @@ def _produce(
     pending: list[Pending],
     options: BuildOptions,
     workers: ProcessPoolExecutor | None,
+    kept: dict[tuple[str, str], Letter],
 ) -> Iterator[OutputResult]:
-    """Write every pending output; PDFs go through the PDF stage (possibly in parallel)."""
+    """Write every pending output; PDFs go through the PDF stage (possibly in parallel).
+    A letter not `kept` since it was checked is composed again as it is written."""
+    renderer = Renderer(workspace)
+    pdfs = {item.path: item for item in pending if item.format == "pdf"}
+    in_order = [item for item in pending if item.format != "pdf"] + list(pdfs.values())
+    last_format = {(item.job.case_id, item.job.key): item.format for item in in_order}
+
+    def letter_of(item: Pending) -> Letter:
+        key = (item.job.case_id, item.job.key)
+        letter = kept.get(key)
+        if letter is None:
+            return render_job(renderer, workspace, item.job, options.today)
+        if last_format[key] == item.format:
+            del kept[key]  # its last output: let it go
+        return letter
+
+    def failed(item: Pending, error: LettersError) -> OutputResult:
+        error.letter = error.letter or f"{item.job.case_id}/{item.job.key}"
+        return OutputResult(item.job, item.format, item.path, "failed", error=error)
+
     for item in pending:
         if item.format == "pdf":
             continue
-        if item.format == "md":
-            data = letter_markdown(item.letter).encode("utf-8")
-        else:
-            from letters.layout.html import letter_page
+        try:
+            letter = letter_of(item)
+            if item.format == "md":
+                data = letter_markdown(letter).encode("utf-8")
+            else:
+                from letters.layout.html import letter_page
 
-            try:
-                data = letter_page(item.letter, workspace.root).encode("utf-8")
-            except LettersError as error:
-                # The campaign's own page layout failed for this letter (a limit, say).
-                error.letter = error.letter or f"{item.job.case_id}/{item.job.key}"
-                yield OutputResult(item.job, item.format, item.path, "failed", error=error)
-                continue
+                # The campaign's own page layout may fail for this letter (a limit, say).
+                data = letter_page(letter, workspace.root).encode("utf-8")
+        except LettersError as error:
+            yield failed(item, error)
+            continue
         out.write_atomic(item.path, data)
         yield OutputResult(
             item.job, item.format, item.path, "built", inputs=item.inputs, sha256=sha256_bytes(data)
         )
-    pdfs = {item.path: item for item in pending if item.format == "pdf"}
     if not pdfs:
         return
-    from letters.output.workers import render_pdfs
+    from letters.output.workers import PdfItem, render_pdfs
 
-    work = [(item.job, item.letter, item.path) for item in pdfs.values()]
+    not_composed: list[OutputResult] = []
+
+    def work() -> Iterator[PdfItem]:
+        # Composed as the workers take them: a few letters in flight, never all of them.
+        for item in pdfs.values():
+            try:
+                yield item.job, letter_of(item), item.path
+            except LettersError as error:
+                not_composed.append(failed(item, error))
+
     for job, path, rendered in render_pdfs(
-        workspace.root, work, options.pdf_variant, options.jobs, out.root, workers
+        workspace.root, work(), len(pdfs), options.pdf_variant, options.jobs, out.root, workers
     ):
         yield OutputResult(
             job,
@@ -214,3 +265,4 @@ def _produce(
             resources=rendered.resources,
             sha256=rendered.sha256,
         )
+    yield from not_composed

@@ -21,6 +21,7 @@ from letters.layout.html import ASSETS_DIR
 from letters.output.manifest import file_digest
 from letters.output.options import BuildOptions
 from letters.output.plan import Job
+from letters.output.prepare import LetterFacts
 from letters.workspace import TEMPLATE_SUFFIX, TEMPLATES_DIR, Workspace
 from letters.workspace.templates import template_text
 
@@ -49,7 +50,7 @@ class InputHasher:
         except LettersError:
             return ""
 
-    def inputs(self, job: Job, letter: Letter, fmt: str) -> dict[str, str]:
+    def inputs(self, job: Job, letter: Letter | LetterFacts, fmt: str) -> dict[str, str]:
         case_file = self.workspace.cases[job.case_id]
         recipient = self.workspace.recipient(job.recipient_id)
         assert recipient is not None and letter.template_file is not None

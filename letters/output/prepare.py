@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from letters.compose.letter import Letter
+from letters.compose.letter import Letter, SenderBlock
 from letters.compose.render import Renderer
 from letters.errors import LettersError, LettersErrors
 from letters.output.options import BuildOptions
@@ -18,6 +20,19 @@ def prepare(
     root: Path, options: BuildOptions
 ) -> tuple[Workspace, list[Job], list[tuple[Job, Letter]], list[tuple[Job, LettersError]]]:
     """Load, plan and render every selected letter in memory; collect every problem."""
+    workspace, jobs = planned(root, options)
+    letters: list[tuple[Job, Letter]] = []
+    render_errors: list[tuple[Job, LettersError]] = []
+    for job, letter in composed(workspace, jobs, options.today):
+        if isinstance(letter, LettersError):
+            render_errors.append((job, letter))
+        else:
+            letters.append((job, letter))
+    return workspace, jobs, letters, render_errors
+
+
+def planned(root: Path, options: BuildOptions) -> tuple[Workspace, list[Job]]:
+    """The workspace and the letters `options` select, or every problem that stops them."""
     workspace, errors = load_workspace(root)
     if errors:
         # Planning on a half-loaded workspace would only add echoes of the same problems.
@@ -36,15 +51,35 @@ def prepare(
     if options.shard:
         # An empty shard is fine: a CI matrix may have more slices than letters.
         jobs = [job for job in jobs if in_shard(job, options.shard)]
+    return workspace, jobs
+
+
+def composed(
+    workspace: Workspace, jobs: list[Job], today: dt.date
+) -> Iterator[tuple[Job, Letter | LettersError]]:
+    """Each job's letter, or the problem that stops it, one at a time."""
     renderer = Renderer(workspace)
-    letters: list[tuple[Job, Letter]] = []
-    render_errors: list[tuple[Job, LettersError]] = []
     for job in jobs:
         try:
-            letters.append((job, render_job(renderer, workspace, job, options.today)))
+            yield job, render_job(renderer, workspace, job, today)
         except LettersError as error:
-            render_errors.append((job, error))
-    return workspace, jobs, letters, render_errors
+            yield job, error
+
+
+@dataclass(frozen=True)
+class LetterFacts:
+    """What a build needs of a composed letter before it writes it: what its inputs' hash
+    reads. The build composes the letter again when it writes it, so however many letters
+    a campaign has, their text is in memory one at a time (a letter is a few kilobytes)."""
+
+    template_file: Path | None
+    date: dt.date
+    sender: SenderBlock
+    language: str
+
+    @classmethod
+    def of(cls, letter: Letter) -> LetterFacts:
+        return cls(letter.template_file, letter.date, letter.sender, letter.language)
 
 
 def render_job(renderer: Renderer, workspace: Workspace, job: Job, today: dt.date) -> Letter:

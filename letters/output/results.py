@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from letters.compose.letter import Letter
 from letters.errors import LettersError
 from letters.output.plan import Job
 
@@ -28,7 +27,6 @@ class OutputResult:
 @dataclass(frozen=True)
 class Pending:
     job: Job
-    letter: Letter
     format: str
     path: Path
     inputs: dict[str, str]

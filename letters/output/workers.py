@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -169,15 +169,17 @@ def _started() -> None:
 
 def render_pdfs(
     root: Path,
-    items: list[PdfItem],
+    items: Iterable[PdfItem],
+    count: int,
     pdf_variant: str | None,
     jobs: int,
     out_root: Path,
     pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[PdfDone]:
-    """Yield each letter as its PDF is written (in completion order when parallel), by
-    `pool` when the build started its workers early; the pool is shut down at the end."""
-    jobs = max(1, min(jobs, len(items)))
+    """Yield each of the `count` letters of `items` as its PDF is written (in completion
+    order when parallel), by `pool` when the build started its workers early; the pool is
+    shut down at the end. `items` is read as the workers need letters."""
+    jobs = max(1, min(jobs, count))
     if jobs == 1 and pool is None:
         _init_worker(root, pdf_variant)
         for job, letter, path in items:
