@@ -17,22 +17,19 @@ data values, variation selectors) are not drawn and are skipped.
 
 from __future__ import annotations
 
-import bisect
-import contextlib
 import functools
-import hashlib
 import json
 import os
 import shutil
 import stat
 import subprocess
-import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from letters.compose.address import WIDTHS
+from letters.compose.font_maps import code_ranges, in_runs
 from letters.compose.letter import Letter
 from letters.controls import describe_character
 from letters.errors import LettersError, LettersErrors
@@ -155,86 +152,6 @@ def face_file(face: Face) -> tuple[Path, int] | None:
 
 
 @functools.cache
-def _code_ranges(path: Path, index: int, modified: int) -> tuple[tuple[int, int], ...]:
-    """The code points one font file maps, as sorted runs `(first, last)` (`modified` is
-    part of the cache key).
-
-    Reading the map of a CJK collection takes the better part of a second, so the result
-    is kept in the user's cache folder (never in a campaign), keyed by the file's path,
-    face, size and time: `letters check` of a campaign in Korean starts as fast as one in
-    English from the second run on. Runs rather than a set: a CJK face maps tens of
-    thousands of code points in a few thousand runs, and a character is found by bisection.
-    """
-    cached = _cache_file(path, index, modified)
-    try:
-        return _read_ranges(cached.read_text("ascii"))
-    except (OSError, ValueError):
-        pass
-    from fontTools.ttLib import TTFont
-
-    try:
-        font = TTFont(path, fontNumber=index, lazy=True)
-        runs = _runs(font.getBestCmap() or {})
-    except Exception:  # an unreadable font draws nothing; fontTools raises many kinds
-        return ()
-    with contextlib.suppress(OSError):
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(_ranges_text(runs), "ascii")
-        temporary.replace(cached)
-    return runs
-
-
-def _cache_file(path: Path, index: int, modified: int) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    folder = (Path(base) if base else Path.home() / ".cache") / "letters" / "font-maps"
-    size = path.stat().st_size
-    key = hashlib.sha256(f"{path}\0{index}\0{modified}\0{size}".encode()).hexdigest()[:32]
-    return folder / f"{key}.txt"
-
-
-def _runs(points: Iterable[int]) -> tuple[tuple[int, int], ...]:
-    """Code points as sorted runs of consecutive ones."""
-    runs: list[tuple[int, int]] = []
-    for point in sorted(set(points)):
-        if runs and point == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], point)
-        else:
-            runs.append((point, point))
-    return tuple(runs)
-
-
-def _ranges_text(runs: tuple[tuple[int, int], ...]) -> str:
-    """Runs as lines of `first last` (the cache file's format)."""
-    return "".join(f"{first} {last}\n" for first, last in runs) or "\n"
-
-
-def _read_ranges(text: str) -> tuple[tuple[int, int], ...]:
-    runs = []
-    for line in text.splitlines():
-        if line:
-            first, last = (int(part) for part in line.split())
-            runs.append((first, last))
-    return _runs_checked(runs)
-
-
-def _runs_checked(runs: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    """Runs read back from a file: each well-formed and after the one before it (no overlap,
-    which bisection could not search), or ValueError (then the font is read again)."""
-    previous_last = -1
-    for first, last in runs:
-        if not previous_last < first <= last <= sys.maxunicode:
-            raise ValueError("font map out of order")
-        previous_last = last
-    return tuple(runs)
-
-
-def _in_runs(runs: tuple[tuple[int, int], ...], code: int) -> bool:
-    at = bisect.bisect_right(runs, (code, sys.maxsize)) - 1
-    return at >= 0 and runs[at][0] <= code <= runs[at][1]
-
-
-@functools.cache
 def shipped_code_points() -> frozenset[int]:
     """The shipped Noto Serif's code points, from its width table (made from the font by
     scripts/make_width_table.py): enough for most letters, without importing fontTools."""
@@ -253,7 +170,7 @@ def _drawn(code: int, faces: tuple[tuple[Face, tuple[Path, int]], ...]) -> bool:
     when a character gets that far."""
     first = [found for face, found in faces if _in_blocks(face, code)]
     for path, index in dict.fromkeys([*first, *(found for _, found in faces)]):
-        if _in_runs(_code_ranges(path, index, path.stat().st_mtime_ns), code):
+        if in_runs(code_ranges(path, index, path.stat().st_mtime_ns), code):
             return True
     return False
 

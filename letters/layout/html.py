@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from letters.compose.sandbox import Record, Sandbox, record
 from letters.compose.template_lines import template_line
 from letters.errors import LettersError, OverLimitError
 from letters.fileio import Confined
+from letters.layout.lists import NumbersFitTheirMarkers, ShortListsStayTogether
 from letters.layout.scripts import mark_tree, marked
 from letters.limits import LimitExceeded, Limits, guarded
 from letters.workspace.locales import direction as page_direction
@@ -89,15 +89,12 @@ def markdown_to_html(text: str, language: str = "", recipient_language: str = ""
     md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
-    md.treeprocessors.register(_ShortListsStayTogether(md), "short_lists", 0)
-    md.treeprocessors.register(_NumbersFitTheirMarkers(md), "marker_widths", 0)
+    md.treeprocessors.register(ShortListsStayTogether(md), "short_lists", 0)
+    md.treeprocessors.register(NumbersFitTheirMarkers(md), "marker_widths", 0)
     if language:
         md.treeprocessors.register(_ForeignScripts(md, language, recipient_language), "scripts", 5)
     converted: str = md.convert(text)
     return converted
-
-
-SHORT_LIST_ITEMS = 6  # a list this short is never split over two pages
 
 
 class _ForeignScripts(Treeprocessor):
@@ -109,39 +106,6 @@ class _ForeignScripts(Treeprocessor):
 
     def run(self, root: Element) -> None:
         mark_tree(root, *self.languages)
-
-
-class _ShortListsStayTogether(Treeprocessor):
-    """Marks short lists `class="keep"`: letter.css moves them to the next page whole, so a
-    list of demands is not split 2/1 across a page break. Longer lists may break, keeping at
-    least two items on each side (also letter.css)."""
-
-    def run(self, root: Element) -> None:
-        for element in root.iter():
-            if element.tag in ("ol", "ul") and len(element.findall("li")) <= SHORT_LIST_ITEMS:
-                element.set("class", "keep")
-
-
-class _NumbersFitTheirMarkers(Treeprocessor):
-    """Gives a numbered list that counts past 9 a marker column wide enough for its largest
-    number (`--marker-width`, read by letter.css): "12." in the usual column would wrap."""
-
-    def run(self, root: Element) -> None:
-        for element in root.iter("ol"):
-            try:
-                first = int(element.get("start", "1"))
-            except ValueError:
-                first = 1
-            last = first + max(len(element.findall("li")) - 1, 0)
-            digits = min(len(str(abs(last))) + (last < 0), MARKER_DIGITS_MAX)
-            if digits > 1:
-                # A digit is at most 0.6 em in the letter's faces, the full stop 0.3 em, and
-                # 0.45 em separate the number from the text (letter.css).
-                width = math.ceil((0.6 * digits + 0.3 + 0.45) * 10) / 10
-                element.set("style", f"--marker-width: {width:.1f}em")
-
-
-MARKER_DIGITS_MAX = 12
 
 
 def css_string(text: str) -> str:
