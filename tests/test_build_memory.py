@@ -3,6 +3,9 @@ the others are composed again when written, and come out the same."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+
 import pytest
 
 from letters.output import build
@@ -23,3 +26,30 @@ def test_letters_composed_again_when_written_are_the_same_letters(workspace, run
     assert written == sorted(name for name in files_under(root / "again") if "/appeal/" in name)
     for name in written:
         assert (root / "kept" / name).read_bytes() == (root / "again" / name).read_bytes(), name
+
+
+def test_a_letter_that_comes_out_differently_the_second_time_is_not_written(
+    workspace, run, monkeypatch
+):
+    root = workspace()
+    monkeypatch.setattr(build, "KEPT_LETTERS", 0)
+    compose = build.render_job
+
+    def drifting(*args, **kwargs):  # what a template with randomness would do
+        letter = compose(*args, **kwargs)
+        return dataclasses.replace(letter, body_markdown=letter.body_markdown + str(next(count)))
+
+    count = itertools.count()
+    monkeypatch.setattr(build, "render_job", drifting)
+    result = run("build", "--format", "md", "-C", root)
+    assert result.exit_code == 1
+    assert result.stderr.count("came out differently when composed again") == 2
+    assert "templates/appeal.md.j2" in result.stderr
+    assert not [name for name in files_under(root / "out") if name.endswith(".md")]
+
+
+def test_templates_cannot_pick_at_random(workspace, run):
+    root = workspace(**{"templates__appeal.md.j2": "Dear {{ ['a', 'b'] | random }},\n"})
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "templates/appeal.md.j2:1:" in result.stderr and "random" in result.stderr

@@ -44,8 +44,10 @@ LOOP_ATTRIBUTES = frozenset(
 CYCLER_ATTRIBUTES = frozenset({"next", "current", "reset"})
 MAPPING_METHODS = frozenset({"items", "keys", "values", "get"})
 SEQUENCE_METHODS = frozenset({"count", "index"})
-# Jinja's built-ins that can reach attributes by name or build markup from data.
-REMOVED_FILTERS = ("attr", "format", "xmlattr")
+# Jinja's built-ins that can reach attributes by name or build markup from data, and
+# `random`: a letter must come out the same each time it is composed (the build checks
+# every letter, then composes some again to write them; a rebuild compares hashes).
+REMOVED_FILTERS = ("attr", "format", "xmlattr", "random")
 REMOVED_GLOBALS = ("lipsum",)
 
 

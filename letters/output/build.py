@@ -24,7 +24,7 @@ from letters.output.inputs import InputHasher
 from letters.output.manifest import MANIFEST, Manifest, file_digest
 from letters.output.options import BuildOptions
 from letters.output.plan import Job
-from letters.output.prepare import LetterFacts, composed, planned, render_job
+from letters.output.prepare import LetterFacts, composed, letter_digest, planned, render_job
 from letters.output.print_files import write_case_print_files
 from letters.output.results import BuildReport, OutputResult, Pending, Progress
 from letters.output.shards import case_ids, shard_manifest_name
@@ -73,6 +73,7 @@ def _build(
     workers: ProcessPoolExecutor | None,
 ) -> BuildReport:
     workspace, jobs = planned(root, options)
+    renderer = Renderer(workspace)  # checks the letters, and composes again those not kept
     # Every letter is composed now, so that a problem in any stops the build before anything
     # is written. The first KEPT_LETTERS are kept for writing; of the others only what their
     # inputs' hash needs (LetterFacts), and they are composed again when written: memory
@@ -80,7 +81,7 @@ def _build(
     letters: list[tuple[Job, LetterFacts]] = []
     kept: dict[tuple[str, str], Letter] = {}
     render_failures: list[tuple[Job, LettersError]] = []
-    for job, letter in composed(workspace, jobs, options.today):
+    for job, letter in composed(workspace, jobs, options.today, renderer):
         if isinstance(letter, LettersError):
             render_failures.append((job, letter))
             continue
@@ -124,7 +125,7 @@ def _build(
                 why = "forced" if reason == "unchanged" else reason
                 report.outputs.append(OutputResult(job, fmt, path, status, why))
             else:
-                pending.append(Pending(job, fmt, path, inputs))
+                pending.append(Pending(job, facts, fmt, path, inputs))
     waiting = {(item.job.case_id, item.job.key) for item in pending}
     kept = {key: letter for key, letter in kept.items() if key in waiting}  # unchanged: let go
     report.total = len(report.outputs) + len(pending)
@@ -134,7 +135,7 @@ def _build(
         for result in report.outputs:
             progress(result, report.total)
     try:
-        for result in _produce(workspace, out, pending, options, workers, kept):
+        for result in _produce(workspace, renderer, out, pending, options, workers, kept):
             if result.status == "built":
                 _record(manifests[result.job.case_id], result, workspace.root)
             report.outputs.append(result)
@@ -192,6 +193,7 @@ def _record(manifest: Manifest, result: OutputResult, root: Path) -> None:
 
 def _produce(
     workspace: Workspace,
+    renderer: Renderer,
     out: Writable,
     pending: list[Pending],
     options: BuildOptions,
@@ -199,8 +201,8 @@ def _produce(
     kept: dict[tuple[str, str], Letter],
 ) -> Iterator[OutputResult]:
     """Write every pending output; PDFs go through the PDF stage (possibly in parallel).
-    A letter not `kept` since it was checked is composed again as it is written."""
-    renderer = Renderer(workspace)
+    A letter not `kept` since it was checked is composed again as it is written, and must
+    be the letter that was checked."""
     pdfs = {item.path: item for item in pending if item.format == "pdf"}
     in_order = [item for item in pending if item.format != "pdf"] + list(pdfs.values())
     last_format = {(item.job.case_id, item.job.key): item.format for item in in_order}
@@ -209,7 +211,14 @@ def _produce(
         key = (item.job.case_id, item.job.key)
         letter = kept.get(key)
         if letter is None:
-            return render_job(renderer, workspace, item.job, options.today)
+            letter = render_job(renderer, workspace, item.job, options.today)
+            if letter_digest(letter) != item.facts.digest:
+                raise LettersError(
+                    "the letter came out differently when composed again to be written",
+                    item.facts.template_file,
+                    hint="a template must give the same letter each time; build again",
+                )
+            return letter
         if last_format[key] == item.format:
             del kept[key]  # its last output: let it go
         return letter
@@ -239,7 +248,7 @@ def _produce(
         )
     if not pdfs:
         return
-    from letters.output.workers import PdfItem, render_pdfs
+    from letters.output.workers import PdfItem, render_pdfs, worker_stopped
 
     not_composed: list[OutputResult] = []
 
@@ -251,9 +260,11 @@ def _produce(
             except LettersError as error:
                 not_composed.append(failed(item, error))
 
+    done: set[Path] = set()
     for job, path, rendered in render_pdfs(
         workspace.root, work(), len(pdfs), options.pdf_variant, options.jobs, out.root, workers
     ):
+        done.add(path)
         yield OutputResult(
             job,
             "pdf",
@@ -265,4 +276,14 @@ def _produce(
             resources=rendered.resources,
             sha256=rendered.sha256,
         )
-    yield from not_composed
+        while not_composed:  # in turn, so that --fail-fast stops at the first
+            result = not_composed.pop(0)
+            done.add(result.path)
+            yield result
+    for result in not_composed:
+        done.add(result.path)
+        yield result
+    for path, item in pdfs.items():
+        if path not in done:  # never sent: a worker died first
+            label = f"{item.job.case_id}/{item.job.key}"
+            yield failed(item, worker_stopped(item.facts.template_file, label))

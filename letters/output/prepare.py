@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +56,10 @@ def planned(root: Path, options: BuildOptions) -> tuple[Workspace, list[Job]]:
 
 
 def composed(
-    workspace: Workspace, jobs: list[Job], today: dt.date
+    workspace: Workspace, jobs: list[Job], today: dt.date, renderer: Renderer | None = None
 ) -> Iterator[tuple[Job, Letter | LettersError]]:
     """Each job's letter, or the problem that stops it, one at a time."""
-    renderer = Renderer(workspace)
+    renderer = renderer or Renderer(workspace)
     for job in jobs:
         try:
             yield job, render_job(renderer, workspace, job, today)
@@ -76,10 +77,18 @@ class LetterFacts:
     date: dt.date
     sender: SenderBlock
     language: str
+    digest: str  # of the whole letter as checked: what is written must be the same
 
     @classmethod
     def of(cls, letter: Letter) -> LetterFacts:
-        return cls(letter.template_file, letter.date, letter.sender, letter.language)
+        return cls(
+            letter.template_file, letter.date, letter.sender, letter.language, letter_digest(letter)
+        )
+
+
+def letter_digest(letter: Letter) -> str:
+    """A hash of every field of `letter` (a dataclass of plain values: its repr is stable)."""
+    return hashlib.sha256(repr(letter).encode("utf-8")).hexdigest()
 
 
 def render_job(renderer: Renderer, workspace: Workspace, job: Job, today: dt.date) -> Letter:

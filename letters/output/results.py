@@ -8,6 +8,7 @@ from pathlib import Path
 
 from letters.errors import LettersError
 from letters.output.plan import Job
+from letters.output.prepare import LetterFacts
 
 
 @dataclass
@@ -27,6 +28,7 @@ class OutputResult:
 @dataclass(frozen=True)
 class Pending:
     job: Job
+    facts: LetterFacts
     format: str
     path: Path
     inputs: dict[str, str]

@@ -133,12 +133,37 @@ def _render_one(root: Path, out_root: Path, letter: Letter, path: Path) -> Rende
 
 
 def _worker_died(letter: Letter) -> LettersError:
+    return worker_stopped(
+        letter.template_file, f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}"
+    )
+
+
+def worker_stopped(template_file: Path | None, label: str) -> LettersError:
+    """The error of a letter lost with a PDF worker that died."""
     return LettersError(
         "the PDF worker process stopped unexpectedly",
-        letter.template_file,
+        template_file,
         hint="run the build again; if it happens again, try --jobs 1 to find the letter",
-        letter=f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}",
+        letter=label,
     )
+
+
+def _result(future: Future[Rendered], letter: Letter) -> Rendered:
+    """What the worker made of `letter`; a failure of the pool's own (a letter that could
+    not be sent, say) fails that letter, not the build. A dead worker breaks the pool."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise
+    except Exception as exc:
+        label = f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}"
+        return Rendered(
+            LettersError(
+                f"PDF rendering failed: {type(exc).__name__}: {exc}",
+                letter.template_file,
+                letter=label,
+            )
+        )
 
 
 def start_workers(root: Path, pdf_variant: str | None, jobs: int) -> ProcessPoolExecutor:
@@ -178,7 +203,9 @@ def render_pdfs(
 ) -> Iterator[PdfDone]:
     """Yield each of the `count` letters of `items` as its PDF is written (in completion
     order when parallel), by `pool` when the build started its workers early; the pool is
-    shut down at the end. `items` is read as the workers need letters."""
+    shut down at the end. `items` is read as the workers need letters; if a worker dies,
+    the letters in flight are yielded failed and the rest of `items` is left unread (the
+    caller reports those: reading them would compose them for nothing)."""
     jobs = max(1, min(jobs, count))
     if jobs == 1 and pool is None:
         _init_worker(root, pdf_variant)
@@ -207,7 +234,7 @@ def render_pdfs(
                     for future in done:
                         item = waiting.pop(future)
                         taken.append(item)
-                        rendered = future.result()
+                        rendered = _result(future, item[1])
                         taken.pop()
                         yield item[0], item[2], rendered
                         following = next(queue, None)
@@ -217,7 +244,7 @@ def render_pdfs(
                 # A worker died (killed, a crash in a C library, or WeasyPrint failing to
                 # load while the letters were composed): every letter not yet written is
                 # lost with it; report each of them and stop.
-                lost = [*taken, *waiting.values(), *queue]
+                lost = [*taken, *waiting.values()]
                 waiting.clear()
                 for lost_job, lost_letter, lost_path in lost:
                     yield lost_job, lost_path, Rendered(_worker_died(lost_letter))
