@@ -211,7 +211,7 @@ def _show_report(report: SendReport) -> None:
             "again (check your Sent folder; --resend sends it again)"
         )
     for missing in report.plan.no_email:
-        label = f"{missing.job.case_id}/{missing.job.key}"
+        label = missing.job.label
         out.print(f"[yellow]no e-mail address:[/yellow] {escape(label)} ({escape(missing.name)})")
     already = len(report.with_status("sent"))
     counts = (

@@ -210,7 +210,7 @@ def write_envelopes(
                 errors.append(error)
     if errors:
         raise LettersErrors(errors) if len(errors) > 1 else errors[0]
-    out_dir = (options.out_dir or workspace.root / "out").resolve()
+    out_dir = options.output_folder(workspace.root)
     out = open_output_folder(out_dir, [case.case_id for case in mail], create=not options.dry_run)
     written: list[PostFile] = []
     for case, envelope, pieces, page in planned:

@@ -51,7 +51,7 @@ class Outgoing:
 
     @property
     def label(self) -> str:
-        return f"{self.job.case_id}/{self.job.key}"
+        return self.job.label
 
 
 @dataclass(frozen=True)

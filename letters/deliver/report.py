@@ -80,7 +80,7 @@ def one_line_address(recipient: Recipient, case: Any = None) -> str:
 def report_rows(root: Path, options: BuildOptions) -> list[ReportRow]:
     """A row for every letter of the chosen cases (all by default), in print order."""
     workspace, jobs, letters, failures = prepare(root, options)
-    out_dir = (options.out_dir or workspace.root / "out").resolve()
+    out_dir = options.output_folder(workspace.root)
     cases = list(dict.fromkeys(job.case_id for job in jobs))
     out = open_output_folder(out_dir, cases, create=False)
     key, _ = trust_key()

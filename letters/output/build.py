@@ -55,8 +55,7 @@ def _early_workers(root: Path, options: BuildOptions) -> ProcessPoolExecutor | N
     rendered in parallel: a first build (no output folder yet) or --force, of the whole
     campaign. A rebuild starts them only if some letter changed, so an unchanged one never
     loads WeasyPrint; nor does `--to` or `--shard`, which may select a letter or none."""
-    out_dir = options.out_dir or root / "out"
-    every_letter = (options.force or not os.path.lexists(out_dir)) and not (
+    every_letter = (options.force or not os.path.lexists(options.output_folder(root))) and not (
         options.to or options.shard
     )
     if "pdf" not in options.formats or options.dry_run or options.jobs <= 1 or not every_letter:
@@ -88,7 +87,7 @@ def _build(
         letters.append((job, LetterFacts.of(letter)))
         if len(kept) < KEPT_LETTERS:
             kept[job.case_id, job.key] = letter
-    out_dir = (options.out_dir or workspace.root / "out").resolve()
+    out_dir = options.output_folder(workspace.root)
     render_errors = [error for _, error in render_failures]
     report = BuildReport(
         out_dir=out_dir,
@@ -224,7 +223,7 @@ def _produce(
         return letter
 
     def failed(item: Pending, error: LettersError) -> OutputResult:
-        error.letter = error.letter or f"{item.job.case_id}/{item.job.key}"
+        error.letter = error.letter or item.job.label
         return OutputResult(item.job, item.format, item.path, "failed", error=error)
 
     for item in pending:
@@ -285,5 +284,4 @@ def _produce(
         yield result
     for path, item in pdfs.items():
         if path not in done:  # never sent: a worker died first
-            label = f"{item.job.case_id}/{item.job.key}"
-            yield failed(item, worker_stopped(item.facts.template_file, label))
+            yield failed(item, worker_stopped(item.facts.template_file, item.job.label))

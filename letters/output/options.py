@@ -65,6 +65,10 @@ class BuildOptions:
                 hint="build the shards, gather their out/ folders, then run `letters merge-print`",
             )
 
+    def output_folder(self, workspace_root: Path) -> Path:
+        """Where outputs go: --out, else the campaign's out/."""
+        return (self.out_dir or workspace_root / "out").resolve()
+
 
 def parse_shard(text: str) -> tuple[int, int]:
     """`2/4` → (2, 4)."""

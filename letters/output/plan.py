@@ -26,6 +26,11 @@ class Job:
     def key(self) -> str:
         return f"{self.template_name}/{self.recipient_id}"
 
+    @property
+    def label(self) -> str:
+        """The letter, as messages and records name it: case/template/recipient."""
+        return f"{self.case_id}/{self.key}"
+
 
 def matches(recipient: Recipient, selector: str) -> bool:
     if selector == "all":

@@ -57,7 +57,7 @@ def merge_print(root: Path, options: BuildOptions) -> list[Path]:
     workspace, jobs, letters, render_failures = prepare(root, options)
     if render_failures:
         raise LettersErrors([error for _, error in render_failures])
-    out_dir = (options.out_dir or workspace.root / "out").resolve()
+    out_dir = options.output_folder(workspace.root)
     out = open_output_folder(out_dir, case_ids(jobs), create=True)
     key, _ = trust_key()
     hasher = InputHasher(workspace, options)

@@ -11,7 +11,7 @@ from letters.output.plan import Job
 def in_shard(job: Job, shard: tuple[int, int]) -> bool:
     """A stable 1/N slice: the same letter always lands in the same shard."""
     index, count = shard
-    digest = hashlib.sha256(f"{job.case_id}/{job.key}".encode()).digest()
+    digest = hashlib.sha256(job.label.encode()).digest()
     return int.from_bytes(digest[:8], "big") % count == index - 1
 
 

@@ -105,7 +105,7 @@ def _render_one(root: Path, out_root: Path, letter: Letter, path: Path) -> Rende
     from letters.layout.html import letter_page
 
     assert _worker_renderer is not None
-    label = f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}"
+    label = "/".join(letter.key)
     try:
         # The page layout may be the campaign's own template: letter_page runs it under
         # the time and memory limits itself.
@@ -133,9 +133,7 @@ def _render_one(root: Path, out_root: Path, letter: Letter, path: Path) -> Rende
 
 
 def _worker_died(letter: Letter) -> LettersError:
-    return worker_stopped(
-        letter.template_file, f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}"
-    )
+    return worker_stopped(letter.template_file, "/".join(letter.key))
 
 
 def worker_stopped(template_file: Path | None, label: str) -> LettersError:
@@ -156,7 +154,7 @@ def _result(future: Future[Rendered], letter: Letter) -> Rendered:
     except BrokenProcessPool:
         raise
     except Exception as exc:
-        label = f"{letter.case_id}/{letter.template_name}/{letter.recipient_id}"
+        label = "/".join(letter.key)
         return Rendered(
             LettersError(
                 f"PDF rendering failed: {type(exc).__name__}: {exc}",
