@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from letters.cli_app import Project, _root, app, command
+from letters.cli_app import Project, _root, app, app_for, command  # noqa: F401 - app: the Typer app, imported from here
 from letters.display import (
     EXIT_OUTPUT,
     err,
@@ -199,7 +199,7 @@ def merge_print(
 
 def main() -> None:
     try:
-        app()
+        app_for(sys.argv[1:])(prog_name="letters")
     except Exception as exc:
         if os.environ.get("LETTERS_DEBUG"):
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -315,3 +316,50 @@ def test_on_a_terminal_the_progress_bar_tables_and_panels_show(workspace):
         text = shown.decode("utf-8", "replace")
         assert done.returncode == 0, (args, text)
         assert expected in text and "internal error" not in text, (args, text)
+
+
+def test_only_the_command_asked_for_is_built_and_it_is_the_same_command():
+    """`letters X` builds the Click command of X alone (start-up); help, a version or a
+    mistyped name get the whole app."""
+    from typer.main import get_command
+
+    from letters.cli import app
+    from letters.cli_app import app_for
+
+    whole = get_command(app)
+    names = sorted(whole.commands)  # type: ignore[attr-defined]
+    assert {"build", "check", "preview", "list", "merge-print", "send", "import"} <= set(names)
+    for name in names:
+        for arguments in ([name], ["-C", "list", name, "x"], ["--project=x", name], ["-Cx", name]):
+            only = get_command(app_for(arguments))
+            assert sorted(only.commands) == [name]  # type: ignore[attr-defined]
+            built = only.commands[name]  # type: ignore[attr-defined]
+            expected = whole.commands[name]  # type: ignore[attr-defined]
+            assert [p.name for p in built.params] == [p.name for p in expected.params]
+            assert built.help == expected.help
+    for arguments in ([], ["--help", "build"], ["--version"], ["chek"], ["-C", "build"]):
+        assert app_for(arguments) is app
+
+
+def test_the_installed_command_names_itself_in_help_and_suggests_near_names(tmp_path):
+    import subprocess
+    import sys
+
+    def letters(*arguments: str) -> subprocess.CompletedProcess[str]:
+        code = "import sys; from letters.cli import main; sys.argv[0] = 'letters'; main()"
+        return subprocess.run(
+            [sys.executable, "-c", code, *arguments],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "100"},
+        )
+
+    helped = letters("preview", "--help")
+    assert helped.returncode == 0
+    assert "Usage: letters preview [OPTIONS] {case}" in helped.stdout
+    assert "--template" in helped.stdout
+    mistyped = letters("-C", str(tmp_path), "chek")
+    assert mistyped.returncode == 2
+    assert "No such command 'chek'. Did you mean 'check'?" in mistyped.stderr
+    listed = letters("--help")
+    assert "merge-print" in listed.stdout and "preview" in listed.stdout

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "fileio": 0,
     "atomic": 0,
     "limits": 0,
+    "trust": 0,
     "dates": 0,
     "sample": 0,
     "workspace": 1,

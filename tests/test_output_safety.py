@@ -208,7 +208,7 @@ def test_new_files_follow_the_umask_and_rewrites_keep_their_mode(workspace, run)
 
 
 def test_the_trust_key_is_private_to_its_owner(workspace, run):
-    from letters.output.trust import config_dir
+    from letters.trust import config_dir
 
     assert run("build", "-C", workspace()).exit_code == 0
     key = config_dir() / "manifest.key"

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from letters.atomic import Writable
 from letters.deliver.report import COLUMNS
 from letters.output.manifest import Manifest
-from letters.output.trust import signature, trust_key
+from letters.trust import signature, trust_key
 from tests.conftest import RECIPIENTS
 
 CASE_DIR = "out/free-expression"

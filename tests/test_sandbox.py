@@ -176,13 +176,20 @@ def test_ordinary_template_features_still_work(workspace):
         '{% from "../../x" import y %}',
         '{% include ["_ok.md.j2", "/etc/shadow"] %}',
         '{% include "..\\\\secrets" %}',
+        # Every spelling Jinja reads as a statement (whitespace control, any whitespace it
+        # skips): templates without a naming statement are not parsed, so these must match.
+        '{%-include "/etc/shadow"%}',
+        '{%+\n\tinclude "/etc/shadow" -%}',
+        '{%\u3000\u00a0extends "/etc/passwd" %}',
+        '{%-\r\nfrom "/x" import y %}',
     ],
 )
 def test_includes_leaving_templates_are_refused_before_anything_runs(workspace, run, tag):
     root = body(workspace, f"{{% if false %}}{tag}{{% endif %}}")
     result = run("check", "-C", root)
     assert result.exit_code == 2
-    assert "templates/appeal.md.j2:3: error: this template includes" in result.stderr
+    line = 3 + tag.count("\n")  # the statement's name is on the line after a break
+    assert f"templates/appeal.md.j2:{line}: error: this template includes" in result.stderr
     assert "outside templates/" in result.stderr
 
 

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from letters.trust import cache_dir
+
 
 @functools.cache
 def code_ranges(path: Path, index: int, modified: int) -> tuple[tuple[int, int], ...]:
@@ -46,8 +48,7 @@ def code_ranges(path: Path, index: int, modified: int) -> tuple[tuple[int, int],
 
 
 def _cache_file(path: Path, index: int, modified: int) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    folder = (Path(base) if base else Path.home() / ".cache") / "letters" / "font-maps"
+    folder = cache_dir() / "font-maps"
     size = path.stat().st_size
     key = hashlib.sha256(f"{path}\0{index}\0{modified}\0{size}".encode()).hexdigest()[:32]
     return folder / f"{key}.txt"

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from letters.compose.address import (
     campaign_windows,
     case_origin,
@@ -30,6 +32,7 @@ from letters.compose.glyphs import Sources, check_letter
 from letters.compose.letter import Letter, SenderBlock
 from letters.compose.postal import origin_country, postal_lines
 from letters.compose.sandbox import Sandbox, record
+from letters.compose.template_cache import use_template_cache
 from letters.compose.template_errors import UNDEFINED_HINT, template_error
 from letters.compose.translate import TranslatedCases
 from letters.compose.undefined import LettersUndefined, Miss, noting_misses
@@ -111,6 +114,8 @@ class Renderer:
         self.translated = TranslatedCases()  # each case in each letter's language
         self.text_env.filters["markdown"] = lambda value: value
         self.text_env.filters["address_block"] = lambda r: "\n".join(recipient_lines(r))
+        use_template_cache(self.markdown_env)  # after its filters are final: they shape the code
+        self.subjects: dict[str, jinja2.Template] = {}  # compiled once, used for every letter
 
     def render(
         self,
@@ -218,7 +223,10 @@ class Renderer:
         if not template.subject:
             return case.title
         try:
-            compiled = self.text_env.from_string(template.subject)
+            compiled = self.subjects.get(template.subject)
+            if compiled is None:
+                compiled = self.text_env.from_string(template.subject)
+                self.subjects[template.subject] = compiled
             with noting_misses(template.path, template.subject_line) as misses:
                 text = compiled.render(context)
         except Exception as exc:

@@ -22,7 +22,7 @@ from typing import Any
 from letters.controls import nesting_too_deep
 from letters.deliver.mail_address import mailbox
 from letters.errors import LettersError
-from letters.output.trust import config_dir
+from letters.trust import config_dir
 from letters.workspace import suggest
 
 CONFIG_FILE = "smtp.toml"

@@ -12,7 +12,7 @@ who shares the campaign sees what was sent. It is read and written without follo
 links, and locked while a run sends, so two runs cannot send the same letter at once.
 Records of messages redirected to a test address say so and never count as sent.
 
-Each record is signed with the user's trust key (letters.output.trust), like a manifest
+Each record is signed with the user's trust key (letters.trust), like a manifest
 entry: a log that came with a campaign cannot stop a letter from being sent (or mark it
 uncertain) with records nobody here made. A team that sends from several machines shares
 one key through LETTERS_TRUST_KEY; records it cannot verify are counted, not trusted.
@@ -31,7 +31,7 @@ from typing import Any
 
 from letters.atomic import Writable
 from letters.errors import LettersError
-from letters.output.trust import signature, trust_key, verified
+from letters.trust import signature, trust_key, verified
 
 LOG_DIR = "sent"
 MAX_LOG_BYTES = 256 * 1024 * 1024

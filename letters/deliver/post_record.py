@@ -4,7 +4,7 @@ Envelope and label files are rebuilt only when their inputs change: the recipien
 lines in print order, the return address, the envelope size or label sheet, `--skip`, the
 page as laid out, the fonts and the tool's version. Each file's record carries those hashes,
 the hash of the file's bytes, and an HMAC made with the user's trust key
-(`letters.output.trust`), like the manifest's entries: a file that no verified record vouches
+(`letters.trust`), like the manifest's entries: a file that no verified record vouches
 for (one that came with a campaign, or was edited) is rebuilt.
 """
 
@@ -23,7 +23,7 @@ from letters.errors import LettersError
 from letters.fileio import sha256_file
 from letters.layout.html import FONTS_CSS
 from letters.layout.pdf import PdfOutput
-from letters.output.trust import signature, trust_key, verified
+from letters.trust import signature, trust_key, verified
 
 RECORD = "post.json"
 MAX_RECORD_BYTES = 4 * 1024 * 1024

@@ -30,7 +30,7 @@ from letters.output.options import BuildOptions
 from letters.output.plan import Job
 from letters.output.prepare import prepare
 from letters.output.printing import print_file_names
-from letters.output.trust import trust_key
+from letters.trust import trust_key
 from letters.workspace.schema import Recipient
 
 REPORT_FORMATS = ("csv", "xlsx", "json")

@@ -28,7 +28,7 @@ from letters.output.prepare import LetterFacts, composed, letter_digest, planned
 from letters.output.print_files import write_case_print_files
 from letters.output.results import BuildReport, OutputResult, Pending, Progress
 from letters.output.shards import case_ids, shard_manifest_name
-from letters.output.trust import trust_key
+from letters.trust import trust_key
 from letters.workspace import Workspace
 
 # Letters kept composed between their check and their writing (a few kB each); the others

@@ -5,7 +5,7 @@ writes only what changed. Each finished output is also appended at once to
 manifest.json.journal, so that a build killed halfway (even with kill -9) loses nothing it
 finished; the next read replays the journal, and a save folds it into the manifest.
 
-Every entry and journal line carries an HMAC made with the user's trust key (letters.output.trust):
+Every entry and journal line carries an HMAC made with the user's trust key (letters.trust):
 an entry that does not verify (a manifest that came with a campaign, or was edited) is
 ignored, so its letter is rebuilt, and a print file no verified entry vouches for is deleted.
 """
@@ -23,7 +23,7 @@ from letters import __version__
 from letters.atomic import Writable
 from letters.errors import LettersError
 from letters.fileio import Confined
-from letters.output.trust import signature, verified
+from letters.trust import signature, verified
 
 MANIFEST = "manifest.json"
 # A manifest holds about 1 KB a letter; a larger file (a sparse one shipped in out/, say)

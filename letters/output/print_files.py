@@ -15,7 +15,7 @@ from letters.output.options import BuildOptions
 from letters.output.plan import Job
 from letters.output.prepare import prepare
 from letters.output.shards import case_ids
-from letters.output.trust import trust_key
+from letters.trust import trust_key
 
 
 def write_case_print_files(

@@ -1,4 +1,5 @@
-"""Which built letters this user may trust: manifest entries signed with the user's own key.
+"""Which built letters this user may trust: manifest entries signed with the user's own key
+(and the user's own folders: its config and its cache).
 
 An `out/` folder can arrive with a campaign, its PDFs made by another template and its
 manifest claiming they match. So a build trusts a manifest entry (a letter counts as
@@ -27,6 +28,13 @@ KEY_FILE = "manifest.key"
 def config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME", "").strip()
     return (Path(base) if base else Path.home() / ".config") / "letters"
+
+
+def cache_dir() -> Path:
+    """The user's cache folder for letters (font maps, compiled templates): never a
+    campaign's, and safe to delete."""
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "letters"
 
 
 @functools.cache
