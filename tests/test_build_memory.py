@@ -53,3 +53,31 @@ def test_templates_cannot_pick_at_random(workspace, run):
     result = run("check", "-C", root)
     assert result.exit_code == 2
     assert "templates/appeal.md.j2:1:" in result.stderr and "random" in result.stderr
+
+
+def test_the_manifest_is_written_without_holding_its_text(tmp_path):
+    """A print run of thousands of letters: json.dumps would hold the whole manifest as one
+    string, its bytes and half a million pieces at once (about 20 MB at 5,000 letters)."""
+    import json
+    import tracemalloc
+
+    from letters.atomic import Writable
+    from letters.output.manifest import Manifest
+
+    (tmp_path / "case").mkdir()
+    manifest = Manifest(Writable(tmp_path), "case", "manifest.json", b"k" * 32)
+    inputs = {f"input-{number}": "0" * 64 for number in range(8)}
+    for number in range(2000):
+        path = tmp_path / "case" / f"{number}.md"
+        manifest.record(str(number), ("t", str(number)), "a4", "md", path, inputs, {}, "0" * 64)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        manifest.save()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    size = (tmp_path / "case/manifest.json").stat().st_size
+    assert size > 2_000_000
+    assert peak < size / 4
+    assert len(json.loads((tmp_path / "case/manifest.json").read_text("utf-8"))["letters"]) == 2000

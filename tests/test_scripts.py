@@ -148,6 +148,27 @@ def test_a_missing_font_package_is_named(monkeypatch):
     assert "apt-get install fonts-noto-cjk" in glyphs.package_hint("习")
 
 
+def test_each_character_is_looked_up_once_per_version_of_the_fonts(monkeypatch):
+    """A campaign in Korean asks about the same few hundred characters for every letter:
+    each is looked up in the font files once; fonts that change (a package installed while
+    `--watch` runs) are asked again."""
+    asked: list[int] = []
+    real_drawn, real_face_file = glyphs._drawn, glyphs.face_file
+    monkeypatch.setattr(
+        glyphs, "_drawn", lambda code, versions: asked.append(code) or real_drawn(code, versions)
+    )
+    glyphs._answers.cache_clear()
+    for _ in range(3):
+        assert glyphs.missing_characters(["한국어 \ue000"]) == ["\ue000"]
+    assert sorted(asked) == sorted(ord(char) for char in "한국어\ue000")
+    monkeypatch.setattr(
+        glyphs,
+        "face_file",
+        lambda face: None if face.package == glyphs.CJK else real_face_file(face),
+    )
+    assert glyphs.missing_characters(["한"]) == ["한"]
+
+
 def test_invisible_formatting_characters_are_not_drawn_and_not_errors():
     text = "a\u200db\u200cc\u200ed\u200fe\u2068f\u2069g\ufe0fh\U000e0100"
     assert glyphs.missing_characters([text]) == []

@@ -163,14 +163,27 @@ def _installed_faces() -> tuple[tuple[Face, tuple[Path, int]], ...]:
     return tuple((face, found) for face in FACES if (found := face_file(face)) is not None)
 
 
-def _drawn(code: int, faces: tuple[tuple[Face, tuple[Path, int]], ...]) -> bool:
-    """Whether one of `faces` (each stack names every face) can draw `code`.
+# The faces found, each with its file's modification time: answers hold for one version.
+FontVersions = tuple[tuple[Face, tuple[Path, int], int], ...]
+ANSWERS_KEPT = 1 << 16  # code points remembered per version of the faces
+
+
+@functools.lru_cache(maxsize=4)
+def _answers(versions: FontVersions) -> dict[int, bool]:
+    """Whether the faces of `versions` draw a code point, for those asked so far in this
+    process: a campaign in Korean asks the same few hundred for every letter."""
+    return {}
+
+
+def _drawn(code: int, versions: FontVersions) -> bool:
+    """Whether one of the faces (each stack names every face) can draw `code`.
 
     The face made for the character's script is asked first; a file's map is read only
     when a character gets that far."""
-    first = [found for face, found in faces if _in_blocks(face, code)]
-    for path, index in dict.fromkeys([*first, *(found for _, found in faces)]):
-        if in_runs(code_ranges(path, index, path.stat().st_mtime_ns), code):
+    first = [(found, modified) for face, found, modified in versions if _in_blocks(face, code)]
+    others = [(found, modified) for _, found, modified in versions]
+    for (path, index), modified in dict.fromkeys([*first, *others]):
+        if in_runs(code_ranges(path, index, modified), code):
             return True
     return False
 
@@ -190,7 +203,19 @@ def missing_characters(texts: Iterable[str]) -> list[str]:
     if not seen:
         return []
     faces = _installed_faces()  # looked up only for a letter that needs them
-    return [char for char in seen if not _drawn(ord(char), faces)]
+    versions = tuple((face, found, found[0].stat().st_mtime_ns) for face, found in faces)
+    answers = _answers(versions)
+    if len(answers) > ANSWERS_KEPT:
+        answers.clear()
+    missing = []
+    for char in seen:
+        code = ord(char)
+        drawn = answers.get(code)
+        if drawn is None:
+            drawn = answers[code] = _drawn(code, versions)
+        if not drawn:
+            missing.append(char)
+    return missing
 
 
 def package_hint(char: str) -> str:

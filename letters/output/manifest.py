@@ -13,6 +13,7 @@ ignored, so its letter is rebuilt, and a print file no verified entry vouches fo
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Callable
 from functools import cache
@@ -247,8 +248,16 @@ class Manifest:
             "letters": self.entries,
             "print_files": self.print_files,
         }
-        text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-        self.out.write_atomic(self.path, text.encode("utf-8"))
+        with self.out.atomic_stream(self.path) as stream:
+            # Streamed: the manifest of thousands of letters is never one string in memory
+            # (json.dumps joins half a million pieces: about 20 MB at 5,000 letters).
+            text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
+            try:
+                json.dump(data, text, indent=2, ensure_ascii=False, sort_keys=True)
+                text.write("\n")
+                text.flush()
+            finally:
+                text.detach()
         self.out.unlink(self.journal)
         self.dirty = False
 
