@@ -25,16 +25,22 @@ KEY_ENVIRONMENT = "LETTERS_TRUST_KEY"
 KEY_FILE = "manifest.key"
 
 
+def _user_folder(variable: str, default: str) -> Path:
+    """`$XDG_…` when it names an absolute path, else `~/<default>`. A relative value is
+    ignored, as the XDG spec says: it would name a folder inside the one letters runs in,
+    which may be a stranger's campaign bringing a key and files of its own."""
+    base = os.environ.get(variable, "").strip()
+    return Path(base) if os.path.isabs(base) else Path.home() / default
+
+
 def config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".config") / "letters"
+    return _user_folder("XDG_CONFIG_HOME", ".config") / "letters"
 
 
 def cache_dir() -> Path:
     """The user's cache folder for letters (font maps, compiled templates): never a
     campaign's, and safe to delete."""
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(base) if base else Path.home() / ".cache") / "letters"
+    return _user_folder("XDG_CACHE_HOME", ".cache") / "letters"
 
 
 @functools.cache
@@ -80,6 +86,13 @@ def _read_key(path: Path) -> bytes:
 def trust_key() -> tuple[bytes, str]:
     """The key that signs and verifies manifest entries, and a warning if it is temporary."""
     return _key(os.environ.get(KEY_ENVIRONMENT, ""), config_dir() / KEY_FILE)
+
+
+def local_key() -> tuple[bytes, str]:
+    """The key of this user on this machine alone, never the team's `LETTERS_TRUST_KEY`:
+    for what only this machine writes and reads back, such as compiled templates (code,
+    which a shared key must not let anyone else choose)."""
+    return _key("", config_dir() / KEY_FILE)
 
 
 def signature(key: bytes, *parts: Any) -> str:

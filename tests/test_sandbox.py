@@ -193,6 +193,38 @@ def test_includes_leaving_templates_are_refused_before_anything_runs(workspace, 
     assert "outside templates/" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("front_matter", "body_line"),
+    [
+        ("# {#\n", '{% include "../recipients.yaml" %} #}'),  # a YAML comment opening {#
+        ("# {% raw %}\n", '{% include "/etc/passwd" %}{# {% endraw %} #}'),
+        ("# {{\n", '{% include "../recipients.yaml" %}'),  # Jinja cannot parse the file whole
+    ],
+)
+def test_front_matter_cannot_hide_an_include_from_the_check(
+    workspace, run, front_matter, body_line
+):
+    """The body is checked as the renderer compiles it, without its front matter."""
+    source = f'---\nsubject: "Hello"\n{front_matter}---\nDear you,\n{body_line}\n'
+    root = workspace(**{"templates/appeal.md.j2": source})
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "templates/appeal.md.j2:6: error: this template includes" in result.stderr
+    assert "outside templates/" in result.stderr
+
+
+def test_a_subject_cannot_include_a_file_outside_templates(workspace, run):
+    """The subject is a template too, checked once YAML has decoded it (`\\x25` is `%`)."""
+    source = "---\nsubject: \"{\\x25 include '../recipients.yaml' %}\"\n---\nDear you,\n"
+    root = workspace(**{"templates/appeal.md.j2": source})
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert (
+        "templates/appeal.md.j2:2: error: the subject includes '../recipients.yaml', "
+        "which is outside templates/"
+    ) in result.stderr
+
+
 def test_includes_in_partials_and_the_layout_are_checked_too(workspace, run):
     root = workspace(
         **{

@@ -136,7 +136,7 @@ def test_a_temporary_key_keeps_nothing(workspace, cache, monkeypatch):
     """A key for this run only (the config folder is read-only): a file written with it
     could never be verified, so none is written."""
     temporary = (b"k" * 32, "cannot keep the trust key: read-only file system")
-    monkeypatch.setattr(template_cache, "trust_key", lambda: temporary)
+    monkeypatch.setattr(template_cache, "local_key", lambda: temporary)
     assert "We write about the Cybersecurity Law." in render_ada(workspace())
     assert not cache.exists()
 
@@ -152,3 +152,116 @@ def test_the_folder_is_kept_bounded(workspace, cache, monkeypatch):
     names = {path.name for path in cache.iterdir()}
     assert {name for name in names if name.startswith("old-")} == {"old-2", "old-3"}
     assert len(names) == 3  # the oldest half went, the new one came
+
+
+# -- from an attacker's review ---------------------------------------------------------------
+
+
+def _forge(root: Path, folder: Path, mac_key: bytes, marker: Path) -> None:
+    """What someone who knows `mac_key` and can write `folder` would leave there: the
+    template's code with a line of their own in front."""
+    import hashlib
+    import hmac
+
+    from jinja2.bccache import Bucket
+
+    from letters.workspace import split_front_matter
+
+    workspace_, _ = load_workspace(root)
+    environment = Renderer(workspace_).markdown_env
+    cache = environment.bytecode_cache
+    assert isinstance(cache, template_cache.SignedTemplateCache)
+    name, filename = TEMPLATE_FILE, str((root / "templates" / TEMPLATE_FILE).resolve())
+    source = split_front_matter(TEMPLATE)[1]
+    python = f"__import__('pathlib').Path({str(marker)!r}).write_text('pwned')\n"
+    python += environment.compile(source, name, filename, raw=True)
+    key = cache.get_cache_key(name, filename)
+    bucket = Bucket(environment, key, cache.get_source_checksum(source))
+    bucket.code = compile(python, filename, "exec")
+    payload = bucket.bytecode_to_string()
+    mac = hmac.new(mac_key, key.encode() + b"\0" + payload, hashlib.sha256).digest()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / key).write_bytes(mac + payload)
+
+
+def test_the_team_key_cannot_sign_code(workspace, cache, monkeypatch, tmp_path):
+    """LETTERS_TRUST_KEY is shared by a team and CI to vouch for PDFs: knowing it must not
+    let anyone who can write the user's cache folder choose the code a template runs."""
+    import hashlib
+
+    monkeypatch.setenv("LETTERS_TRUST_KEY", "our team secret")
+    root = workspace()
+    marker = tmp_path / "PWNED"
+    _forge(root, cache, hashlib.sha256(b"our team secret").digest(), marker)
+    assert "We write about the Cybersecurity Law." in render_ada(root)
+    assert not marker.exists()
+
+
+def test_relative_xdg_folders_are_ignored(workspace, run, monkeypatch, tmp_path):
+    """A relative XDG_CONFIG_HOME or XDG_CACHE_HOME would name folders inside the campaign
+    being checked, which could then bring the key and code signed with it."""
+    from letters import trust
+
+    root = workspace().resolve()
+    marker = tmp_path / "PWNED"
+    key = b"k" * 64
+    (root / ".config/letters").mkdir(parents=True)
+    (root / ".config/letters/manifest.key").write_bytes(key + b"\n")
+    derived = __import__("hmac").new(key, b"letters: compiled templates", "sha256").digest()
+    _forge(root, root / ".cache/letters/templates", derived, marker)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CONFIG_HOME", ".config")
+    monkeypatch.setenv("XDG_CACHE_HOME", ".cache")
+    assert trust.config_dir() == home / ".config/letters"
+    assert trust.cache_dir() == home / ".cache/letters"
+    result = run("check")
+    assert result.exit_code == 0, result.stderr
+    assert not marker.exists()
+    assert (home / ".config/letters/manifest.key").exists()
+
+
+def test_code_made_under_other_limits_syntax_or_filters_is_kept_apart(workspace):
+    """Jinja runs filters while compiling when their arguments are constants, so their
+    results are in the code: code made under other limits, other syntax or other filters
+    must not be used."""
+    from letters.compose.filters import escape_in_letter
+    from letters.limits import Limits
+
+    workspace_, _ = load_workspace(workspace())
+    renderer = Renderer(workspace_)
+    environment = renderer.markdown_env
+    base = template_cache.fingerprint(environment, renderer.limits)
+    assert template_cache.fingerprint(environment, Limits(pages=1)) != base
+    changes = {
+        "line statements": lambda e: setattr(e, "line_statement_prefix", "%"),
+        "delimiters": lambda e: setattr(e, "block_start_string", "<%"),
+        "async": lambda e: setattr(e, "is_async", True),
+        "a filter passed the context": lambda e: e.filters.__setitem__("upper", escape_in_letter),
+    }
+    for what, change in changes.items():
+        other = Renderer(workspace_)
+        change(other.markdown_env)
+        assert template_cache.fingerprint(other.markdown_env, renderer.limits) != base, what
+    again = Renderer(workspace_)
+    assert template_cache.fingerprint(again.markdown_env, again.limits) == base  # stable
+
+
+def test_the_folder_is_kept_under_a_byte_budget(workspace, cache, monkeypatch):
+    monkeypatch.setattr(template_cache, "BYTES_KEPT", 1000)
+    cache.mkdir(parents=True)
+    for number in range(3):
+        old = cache / f"old-{number}"
+        old.write_bytes(b"x" * 400)
+        os.utime(old, (1_000_000 + number, 1_000_000 + number))
+    render_ada(workspace())
+    names = {path.name for path in cache.iterdir()}
+    assert {name for name in names if name.startswith("old-")} == {"old-2"}  # under half
+    assert len(names) == 2  # and the new one
+
+
+def test_a_compiled_template_over_the_size_cap_is_not_kept(workspace, cache, monkeypatch):
+    monkeypatch.setattr(template_cache, "FILE_LIMIT", 100)
+    assert "We write about the Cybersecurity Law." in render_ada(workspace())
+    assert not cache.exists() or not list(cache.iterdir())

@@ -114,7 +114,7 @@ class Renderer:
         self.translated = TranslatedCases()  # each case in each letter's language
         self.text_env.filters["markdown"] = lambda value: value
         self.text_env.filters["address_block"] = lambda r: "\n".join(recipient_lines(r))
-        use_template_cache(self.markdown_env)  # after its filters are final: they shape the code
+        use_template_cache(self.markdown_env, self.limits)  # its filters are final: they shape code
         self.subjects: dict[str, jinja2.Template] = {}  # compiled once, used for every letter
 
     def render(

@@ -2,35 +2,43 @@
 compiling every template again (Jinja's parse, code generation and Python's compile cost
 about 3 ms a template here).
 
-What is kept is Python code, so nobody but this user may choose it: each file carries an
-HMAC made with the user's trust key (letters/trust.py) over the file's name and contents,
-and a file that does not verify is ignored and replaced. The files live in the user's cache
-folder (`$XDG_CACHE_HOME/letters/templates`), never in a campaign; they are read without
-following links and with a size cap. The name of a file hashes what shapes the code Jinja
-generates (the sandbox, its filters and tests, the whitespace options, the loader's
-transform, the versions of letters and Jinja) with the template's name and path; Jinja
-itself checks the source against the checksum inside, so an edited template is compiled
-again.
+What is kept is Python code, so nobody but this user on this machine may choose it: each
+file carries an HMAC over its name and contents, made with a key derived from the user's
+own key file (letters/trust.py), never from the team's shared `LETTERS_TRUST_KEY`; a file
+that does not verify is ignored and replaced. The files live in the user's cache folder
+(`$XDG_CACHE_HOME/letters/templates`), never in a campaign; they are read without following
+links and with a size cap, and the folder is kept under a count and a byte budget.
+
+The name of a file hashes, with the template's name and path, everything that shapes the
+code Jinja makes of a template: the environment's syntax and options, the identity of every
+filter, test and finalizer, the limits in force, and the version of every module of letters
+(Jinja runs filters while compiling when their arguments are constants, so a filter or a
+limit that changed must not meet code compiled before). Jinja itself checks the source
+against the checksum inside, so an edited template is compiled again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from jinja2.bccache import Bucket
 
-from letters import __version__
-from letters.trust import cache_dir, trust_key
+import letters
+from letters.trust import cache_dir, local_key
 
-FILE_LIMIT = 4 * 1024 * 1024  # bytes in one compiled template: far above any real one
-FILES_KEPT = 1000  # past this many, the oldest half is removed when another is written
+FILE_LIMIT = 256 * 1024  # bytes in one compiled template (the sample's are about 14 kB)
+FILES_KEPT = 1000  # past this many files, or BYTES_KEPT bytes, the oldest are removed
+BYTES_KEPT = 32 * 1024 * 1024
 _MAC_SIZE = hashlib.sha256().digest_size
 
 
@@ -96,50 +104,107 @@ def _read_own_file(path: Path) -> bytes | None:
 
 
 def _prune(folder: Path) -> None:
-    """Keep the folder bounded: tests and short-lived campaign folders leave templates
-    that are never seen again."""
-    entries = list(os.scandir(folder))
-    if len(entries) < FILES_KEPT:
-        return
-    entries.sort(key=lambda entry: entry.stat(follow_symlinks=False).st_mtime)
-    for entry in entries[: len(entries) // 2]:
+    """Keep the folder bounded: tests, short-lived campaign folders and a stranger's many
+    spellings of one include leave files that are never read again. The oldest go, down to
+    half of each budget."""
+    entries = []
+    for entry in os.scandir(folder):
         with contextlib.suppress(OSError):
-            os.unlink(entry.path)
+            status = entry.stat(follow_symlinks=False)
+            entries.append((status.st_mtime_ns, status.st_size, entry.path))
+    total = sum(size for _, size, _ in entries)
+    if len(entries) < FILES_KEPT and total < BYTES_KEPT:
+        return
+    entries.sort()
+    while entries and (len(entries) > FILES_KEPT // 2 or total > BYTES_KEPT // 2):
+        _, size, path = entries.pop(0)
+        total -= size
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
-def fingerprint(environment: jinja2.Environment) -> str:
+def _identity(value: Any) -> str:
+    """A name for a function or class that is the same in every run (a repr would hold its
+    address), with how Jinja passes it arguments."""
+    if not callable(value):
+        return repr(value)
+    module = getattr(value, "__module__", "") or ""
+    name = getattr(value, "__qualname__", "") or type(value).__qualname__
+    passes = getattr(value, "jinja_pass_arg", None)
+    return f"{module}.{name}" + (f"[{passes.name}]" if passes is not None else "")
+
+
+@functools.cache
+def _modules_version() -> str:
+    """Size and modification time of every module of letters (the filters, the sandbox and
+    the limits among them): a change to any makes other compiled code possible."""
+    package = os.path.dirname(letters.__file__)
+    lines = []
+    for folder, _folders, files in os.walk(package):
+        for name in files:
+            if name.endswith(".py"):
+                with contextlib.suppress(OSError):
+                    status = os.stat(os.path.join(folder, name))
+                    where = os.path.relpath(os.path.join(folder, name), package)
+                    lines.append(f"{where} {status.st_size} {status.st_mtime_ns}")
+    lines.sort()
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def fingerprint(environment: jinja2.Environment, limits: object = None) -> str:
     """What, besides a template's text, decides the code Jinja makes of it."""
+    settings = {
+        name: getattr(environment, name, None)
+        for name in (
+            "block_start_string",
+            "block_end_string",
+            "variable_start_string",
+            "variable_end_string",
+            "comment_start_string",
+            "comment_end_string",
+            "line_statement_prefix",
+            "line_comment_prefix",
+            "trim_blocks",
+            "lstrip_blocks",
+            "newline_sequence",
+            "keep_trailing_newline",
+            "optimized",
+            "is_async",
+            "sandboxed",
+        )
+    }
     parts = [
-        __version__,
+        letters.__version__,
+        _modules_version(),
         jinja2.__version__,
-        type(environment).__qualname__,
-        type(environment.loader).__qualname__,
-        getattr(environment.finalize, "__qualname__", repr(environment.finalize)),
-        repr(
-            (
-                environment.sandboxed,
-                environment.trim_blocks,
-                environment.lstrip_blocks,
-                environment.keep_trailing_newline,
-                environment.newline_sequence,
-                environment.optimized,
-                environment.autoescape,
-                sorted(environment.filters),
-                sorted(environment.tests),
-                sorted(environment.extensions),
-                sorted(getattr(environment, "intercepted_binops", ())),
-                sorted(getattr(environment, "intercepted_unops", ())),
-            )
-        ),
+        sys.version,
+        repr(sorted(settings.items())),
+        repr(limits),
+        _identity(type(environment)),
+        _identity(type(environment.loader)),
+        _identity(environment.code_generator_class),
+        _identity(environment.context_class),
+        _identity(environment.finalize),
+        _identity(environment.autoescape),
+        repr(sorted((name, _identity(value)) for name, value in environment.filters.items())),
+        repr(sorted((name, _identity(value)) for name, value in environment.tests.items())),
+        repr(sorted((name, _identity(value)) for name, value in environment.policies.items())),
+        repr(sorted(environment.globals)),
+        repr(sorted(environment.extensions)),
+        repr(sorted(getattr(environment, "intercepted_binops", ()))),
+        repr(sorted(getattr(environment, "intercepted_unops", ()))),
     ]
     return "\0".join(parts)
 
 
-def use_template_cache(environment: jinja2.Environment) -> None:
-    """Keep `environment`'s compiled templates in the user's cache folder, unless the
-    user's key is only temporary (then a file written now could never be verified)."""
-    key, problem = trust_key()
+def use_template_cache(environment: jinja2.Environment, limits: object) -> None:
+    """Keep `environment`'s compiled templates in the user's cache folder, unless this
+    user's key cannot be kept (then a file written now could never be verified)."""
+    key, problem = local_key()
     if problem:
         return
+    cache_key = hmac.new(key, b"letters: compiled templates", "sha256").digest()
     folder = cache_dir() / "templates"
-    environment.bytecode_cache = SignedTemplateCache(folder, key, fingerprint(environment))
+    environment.bytecode_cache = SignedTemplateCache(
+        folder, cache_key, fingerprint(environment, limits)
+    )

@@ -136,9 +136,13 @@ def split_front_matter(text: str) -> tuple[str, str]:
 
 
 def unsafe_includes(confined: Confined, relative: str) -> list[LettersError]:
-    """Includes that name a file outside templates/, found statically wherever they stand."""
+    """Includes that name a file outside templates/, found statically wherever they stand.
+
+    The body is checked as the renderer compiles it: without its front matter, whose YAML
+    comments could otherwise open a Jinja comment or raw block hiding what follows (the
+    subject, a template too, is checked once YAML has decoded it: `read_template`)."""
     try:
-        source = template_text(confined, Path(relative))
+        source = split_front_matter(template_text(confined, Path(relative)))[1]
     except LettersError:
         return []  # reported when the template itself is read
     return [
@@ -172,7 +176,6 @@ def read_template(confined: Confined, path: Path, name: str, variant: str) -> Te
             )
             if "{{" in raw or "{%" in raw:
                 error.message = "a value containing {{ or {% must be quoted"
-                error.message = "a value containing {{ or {% must be quoted"
                 error.hint = 'values containing {{ must be quoted: subject: "{{ case.title }}"'
             raise
         if not isinstance(located.data, dict):
@@ -187,6 +190,14 @@ def read_template(confined: Confined, path: Path, name: str, variant: str) -> Te
         matter = validate(FrontMatter, located)
         subject, language = matter.subject, matter.language
         subject_line = located.line_of(("subject",))[0] if subject else 0
+        for _, included in unsafe_template_names(subject):
+            raise LettersError(
+                f"the subject includes {included!r}, which is outside templates/",
+                path,
+                subject_line,
+                hint="a subject line can include only files inside templates/; "
+                "better, write it out",
+            )
     return TemplateFile(
         name=name,
         variant=variant,
