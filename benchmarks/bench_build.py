@@ -10,7 +10,8 @@ Prints the machine's cores, then each figure and the ratios the README quotes:
   a cheaper layout counts as a win, as it would for a user comparing with their own HTML);
 - `letters build --format pdf` with all cores, and with `-j 1` (the per-letter win);
 - a rebuild with nothing changed, and what one edited recipient rebuilds;
-- `letters preview` and `letters check` start-up against `python -c "import jinja2"`;
+- `letters preview` and `letters check` start-up against `python -c "import jinja2"` (and,
+  for scale, the libraries letters is built on, imported by a script with no letters code);
 - every ratio is taken pair by pair (the loop and both builds in each of --rounds rounds;
   preview, check and the import in turn nine times) and the median is quoted: a shared
   machine that slows down for a minute moves the times, not the ratios;
@@ -304,9 +305,26 @@ def startup(scratch: Path, runs: int = 9) -> None:
         [*cli, "preview", "cybersecurity-law-2018", "--to", "apple-ceo", "--plain"], jinja, runs
     )
     check, _, check_ratio = paired([*cli, "check"], jinja, runs)
+    # What letters cannot start faster than: the libraries it is built on, imported, with
+    # one pydantic model and a one-command Typer app run (no letters code at all).
+    floor, _, floor_ratio = paired([sys.executable, "-c", FLOOR], jinja, runs)
     print(f"python -c 'import jinja2':            {jinja_time:7.2f} s   baseline")
     print(f"letters preview (sample letter):      {preview:7.2f} s   {preview_ratio:.1f}x")
     print(f"letters check (sample campaign):      {check:7.2f} s   {check_ratio:.1f}x")
+    print(f"(its libraries alone, no letters:     {floor:7.2f} s   {floor_ratio:.1f}x)")
+
+
+FLOOR = """
+import jinja2, yaml, babel.dates, pydantic, typer
+class Model(pydantic.BaseModel):
+    name: str
+Model.model_validate({"name": "x"})
+app = typer.Typer()
+@app.command()
+def command(name: str = "") -> None:
+    pass
+app(["--name", "x"], standalone_mode=False)
+"""
 
 
 def _one_pdf(scratch: Path, html_dir: Path) -> Path:

@@ -44,6 +44,11 @@ def _metrics() -> tuple[dict[int, int], int, int]:
     return advances, int(table["fallback"]), int(table["units_per_em"])
 
 
+def font_code_points() -> frozenset[int]:
+    """The code points the letter font draws (the keys of its width table)."""
+    return frozenset(_metrics()[0])
+
+
 def text_width_mm(text: str, size_pt: float) -> float:
     advances, fallback, units = _metrics()
     total = sum(advances.get(ord(char), fallback) for char in text)

@@ -18,7 +18,6 @@ data values, variation selectors) are not drawn and are skipped.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import stat
@@ -28,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from letters.compose.address import WIDTHS
+from letters.compose.address import font_code_points
 from letters.compose.font_maps import code_ranges, in_runs
 from letters.compose.letter import Letter
 from letters.controls import describe_character
@@ -155,8 +154,7 @@ def face_file(face: Face) -> tuple[Path, int] | None:
 def shipped_code_points() -> frozenset[int]:
     """The shipped Noto Serif's code points, from its width table (made from the font by
     scripts/make_width_table.py): enough for most letters, without importing fontTools."""
-    table = json.loads(WIDTHS.read_text("utf-8"))
-    return frozenset(int(code) for code, _width in table["advances"])
+    return font_code_points()
 
 
 def _installed_faces() -> tuple[tuple[Face, tuple[Path, int]], ...]:
