@@ -133,11 +133,22 @@ def files_under(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
+@pytest.fixture(scope="session")
+def session_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def own_config_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+def own_config_folder(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    session_cache_folder: Path,
+):
     """Each test has its own config folder (where the manifest trust key lives), never the
-    user's, and no shared key unless it sets one."""
+    user's, and no shared key unless it sets one; the tests share one cache folder (font
+    maps are read once a run), never the user's."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(session_cache_folder))
     monkeypatch.delenv("LETTERS_TRUST_KEY", raising=False)
 
 

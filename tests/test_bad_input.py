@@ -338,3 +338,22 @@ def test_a_broken_template_is_reported_once_with_how_many_letters_it_breaks(
     assert len(errors) == 1, result.stderr
     assert errors[0].startswith("templates/appeal.md.j2:1: error: free-expression/appeal/ada ")
     assert "and 1 more letter: template syntax error" in errors[0]
+
+
+def test_a_broken_recipients_file_is_one_problem_not_a_cascade(workspace, run):
+    """A case that sends to a tag reports nobody having it only when recipients.yaml was
+    read whole: otherwise the broken file, already reported, is why."""
+    case = CASE.replace("    to: [all]", "    to: [tag:tech, ada]")
+    root = workspace(
+        **{
+            "recipients.yaml": RECIPIENTS.replace("    tags: [tech]", "\ttags: [tech]"),
+            "cases/free-expression.yaml": case,
+        }
+    )
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    assert "recipients.yaml:10:1: error:" in result.stderr
+    assert "no recipient has" not in result.stderr
+    assert "problems" not in result.stderr  # one problem, not three
+    mistyped = workspace(**{"cases/free-expression.yaml": case.replace("tag:tech", "tag:teck")})
+    assert "no recipient has the tag 'teck'" in run("check", "-C", mistyped).stderr

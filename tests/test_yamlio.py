@@ -45,6 +45,14 @@ def test_positions_of_keys_and_values_are_one_based():
         ("base: &b {k: v}\nother:\n  <<: *b\n", 3, "merge keys"),
         ("a: [1, 2\n", 2, "YAML syntax error"),
         ("a: b: c\n", 1, "YAML syntax error"),
+        # Where the problem starts, not where the scanner gave up at the end of the file.
+        (
+            "a: 1\nb: 'open\nc: 2\nd: 3\n",
+            2,
+            "found unexpected end of stream while scanning a quoted scalar",
+        ),
+        ("a: 1\nb: 2\nlanguage en\nc: 3\n", 3, "could not find expected ':'"),
+        ("a:\n  - [1,\n     2\n", 4, "(while parsing a flow sequence that starts on line 2)"),
     ],
 )
 def test_refusals_name_the_line(text, line, message):

@@ -41,8 +41,9 @@ def matches(recipient: Recipient, selector: str) -> bool:
 
 
 def check_selector(workspace: Workspace, selector: str) -> str:
-    """An explanation of why `selector` selects nobody, or "" when it is fine."""
-    if selector == "all":
+    """An explanation of why `selector` selects nobody, or "" when it is fine (or when
+    recipients.yaml had problems, already reported, that may be why)."""
+    if selector == "all" or workspace.recipients_incomplete:
         return ""
     if selector.startswith("tag:"):
         tag = selector[4:]

@@ -47,6 +47,8 @@ class Workspace:
     templates: dict[str, dict[str, TemplateFile]] = field(default_factory=dict)
     # Templates that exist but failed to load: already reported, not "missing".
     broken_templates: set[str] = field(default_factory=set)
+    # recipients.yaml had problems (reported): a selector finding nobody may be one of them.
+    recipients_incomplete: bool = False
     # What all YAML files of this load may hold together (bytes and values).
     yaml_budget: YamlBudget | None = None
     # Lookups over `recipients`, rebuilt whenever the list has grown (loading appends to it).
@@ -165,6 +167,14 @@ def read_yaml(workspace: Workspace, relative: str) -> Located:
 
 
 def _load_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
+    reported = len(errors)
+    try:
+        _read_recipients(workspace, errors)
+    finally:
+        workspace.recipients_incomplete = len(errors) > reported
+
+
+def _read_recipients(workspace: Workspace, errors: list[LettersError]) -> None:
     path = workspace.root / RECIPIENTS_FILE
     if Confined(workspace.root).kind(RECIPIENTS_FILE) == "missing":
         errors.append(

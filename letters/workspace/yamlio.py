@@ -275,10 +275,27 @@ class _Builder:
         return value
 
 
+# Tokens whose problem is where they begin: a quote never closed runs on to the end of the
+# file, a key without its colon to the next line. (A plain scalar's problem, such as a tab,
+# is where the scanner stops.)
+_UNFINISHED_TOKENS = ("while scanning a quoted scalar", "while scanning a simple key")
+
+
 def _syntax_error(exc: MarkedYAMLError, file: Path) -> LettersError:
-    mark = exc.problem_mark or exc.context_mark
-    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    """The problem where it starts. A token the scanner could not finish (a quote never
+    closed, a key without its colon) is reported where the token begins, not where the
+    scanner gave up, which can be a hundred lines on; a collection the parser could not
+    finish is reported where the parser stopped, naming the line it started on."""
     problem = exc.problem or exc.context or "invalid YAML"
+    context, at = exc.context, exc.context_mark
+    mark = exc.problem_mark or at
+    if context and at is not None and exc.problem:
+        if context in _UNFINISHED_TOKENS:
+            mark = at
+            problem = f"{problem} {context}"
+        elif context.startswith("while parsing") and mark is not None and at.line != mark.line:
+            problem = f"{problem} ({context} that starts on line {at.line + 1})"
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     return LettersError(f"YAML syntax error: {problem}", file, line, column, _SYNTAX_HINT)
 
 
