@@ -52,3 +52,34 @@ def test_a_japanese_name_in_an_english_letter_is_drawn_by_the_japanese_face(work
         }
     assert any(font.endswith("Noto-Serif-CJK-JP") for font in fonts), fonts
     assert not any("CJK-SC" in font for font in fonts), fonts
+
+
+@pytest.mark.slow
+def test_the_page_number_is_drawn_in_the_letters_own_face(tmp_path, run):
+    """The page's margin boxes take the letter's face: "第2頁，共2頁" in Traditional Chinese
+    (its comma centred), "2/2쪽" in Korean, never the Simplified Chinese face."""
+    from tests.script_campaign import TEMPLATES, script_campaign
+
+    salutation = "{{ recipient.salutation }}\n\n"
+    long = {
+        f"templates__appeal.{tag}.md.j2": TEMPLATES[f"appeal.{tag}.md.j2"].replace(
+            salutation, salutation + "\n\n".join([sentence * 12] * 12) + "\n\n"
+        )
+        for tag, sentence in (
+            ("zh-Hant", "我們關注此案的進展。"),
+            ("ko", "저희는 이 사건을 주시합니다. "),
+        )
+    }
+    root = script_campaign(tmp_path / "ws", **long)
+    result = run("build", "-f", "pdf", "--to", "tsai", "--to", "lee", "-C", root)
+    assert result.exit_code == 0, result.stderr
+    for recipient, face in (("tsai", "Noto-Serif-CJK-TC"), ("lee", "Noto-Serif-CJK-KR")):
+        with pikepdf.open(root / f"out/appeal/appeal/{recipient}.pdf") as pdf:
+            assert len(pdf.pages) >= 2
+            fonts = {
+                str(font.get("/BaseFont"))
+                for page in pdf.pages
+                for font in page.Resources.get("/Font", {}).values()
+            }
+        assert any(font.endswith(face) for font in fonts), (recipient, fonts)
+        assert not any("CJK-SC" in font for font in fonts), (recipient, fonts)
