@@ -74,7 +74,7 @@ CASES = [
     pytest.param(
         {"templates/appeal.md.j2": TEMPLATE.replace("We write", "{% if x %}We write")},
         "templates/appeal.md.j2:6:",
-        "template syntax error",
+        "syntax error in the template: ",
         id="jinja-syntax",
     ),
     pytest.param(
@@ -337,7 +337,7 @@ def test_a_broken_template_is_reported_once_with_how_many_letters_it_breaks(
     errors = [line for line in result.stderr.splitlines() if " error: " in line]
     assert len(errors) == 1, result.stderr
     assert errors[0].startswith("templates/appeal.md.j2:1: error: free-expression/appeal/ada ")
-    assert "and 1 more letter: template syntax error" in errors[0]
+    assert "and 1 more letter: syntax error in the template" in errors[0]
 
 
 def test_a_broken_recipients_file_is_one_problem_not_a_cascade(workspace, run):

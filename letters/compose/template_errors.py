@@ -21,7 +21,7 @@ UNDEFINED_HINT = (
 _EXPLANATIONS: list[tuple[type[BaseException], str, str]] = [
     (
         jinja2.TemplateSyntaxError,
-        "template syntax error in {part}: {detail}",
+        "syntax error in the {part}: {detail}",
         "check the {{ }} and {% %} tags around this line",
     ),
     (
