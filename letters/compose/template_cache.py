@@ -43,7 +43,7 @@ _MAC_SIZE = hashlib.sha256().digest_size
 
 
 class SignedTemplateCache(jinja2.BytecodeCache):
-    """Jinja's bytecode cache, in files signed with the user's key."""
+    """Jinja's bytecode cache, in files signed with a key of this user on this machine."""
 
     def __init__(self, folder: Path, key: bytes, fingerprint: str) -> None:
         self.folder = folder
