@@ -88,7 +88,7 @@ def _read_own_file(path: Path) -> bytes | None:
     """The bytes of a regular file this user owns, opened without following a link; None
     for anything else (missing, a link, a FIFO, too large, unreadable)."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     with os.fdopen(descriptor, "rb") as stream:

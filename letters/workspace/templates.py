@@ -190,9 +190,10 @@ def read_template(confined: Confined, path: Path, name: str, variant: str) -> Te
         matter = validate(FrontMatter, located)
         subject, language = matter.subject, matter.language
         subject_line = located.line_of(("subject",))[0] if subject else 0
-        for _, included in unsafe_template_names(subject):
+        outside = unsafe_template_names(subject)
+        if outside:
             raise LettersError(
-                f"the subject includes {included!r}, which is outside templates/",
+                f"the subject includes {outside[0][1]!r}, which is outside templates/",
                 path,
                 subject_line,
                 hint="a subject line can include only files inside templates/; "
