@@ -26,6 +26,7 @@ from letters.display import (
     out,
     relative,
     show_errors,
+    show_ok,
     show_warnings,
 )
 from letters.errors import LettersErrors
@@ -58,8 +59,8 @@ def check(context: typer.Context, project: Project = None) -> None:
     show_warnings(report.warnings, root)
     if report.errors:
         raise typer.Exit(show_errors(LettersErrors(report.errors), root, writes=False))
-    out.print(
-        f"[green]OK[/green]: {report.recipients} recipients, {report.cases} cases, "
+    show_ok(
+        f"{report.recipients} recipients, {report.cases} cases, "
         f"{report.templates} templates, {report.letters} letters render."
     )
 

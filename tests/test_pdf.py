@@ -351,3 +351,63 @@ def test_edited_stylesheet_is_picked_up(tmp_path: Path):
     stat = css.stat()
     os.utime(css, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert page_size(render(renderer, make_letter())) == pytest.approx(A4[::-1], abs=1)
+
+
+def _import_pdf_stage(tmp_path: Path, extra_env: dict[str, str]) -> tuple[list[str], str]:
+    """Import the PDF stage in a new process whose `gcc`, `cc` and `ld` only log that they
+    ran; what they logged, and what `ctypes.util.find_library` is afterwards."""
+    import os
+    import stat
+    import subprocess
+    import sys
+
+    tools, log = tmp_path / "tools", tmp_path / "ran.log"
+    tools.mkdir()
+    for name in ("gcc", "cc", "ld"):
+        tool = tools / name
+        tool.write_text(f"#!/bin/sh\necho {name} >> {log}\nexit 1\n")
+        tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    env = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}", **extra_env}
+    code = (
+        "import ctypes.util, letters.layout.pdf\n"
+        "print(ctypes.util.find_library.__module__, ctypes.util.find_library.__name__)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    ran = log.read_text().split() if log.exists() else []
+    return ran, output.stdout.strip()
+
+
+@pytest.mark.slow
+def test_weasyprint_loads_its_libraries_without_running_a_compiler(tmp_path):
+    """WeasyPrint asks for each library under Windows and macOS names first; each miss made
+    ctypes run gcc and ld (about 0.1 s of every PDF process's start). The linker cache
+    answers alone, and the standard lookup is back once WeasyPrint is loaded."""
+    ran, lookup = _import_pdf_stage(tmp_path, {"LD_LIBRARY_PATH": ""})
+    assert ran == []
+    assert lookup == "ctypes.util find_library"
+
+
+@pytest.mark.slow
+def test_with_ld_library_path_the_standard_lookup_is_kept(tmp_path):
+    """A library found only through LD_LIBRARY_PATH is found as before (by gcc and ld)."""
+    ran, lookup = _import_pdf_stage(tmp_path, {"LD_LIBRARY_PATH": str(tmp_path)})
+    assert "gcc" in ran
+    assert lookup == "ctypes.util find_library"
+
+
+def test_only_the_loader_imports_weasyprint():
+    """The first import of WeasyPrint anywhere goes through letters/layout/weasy.py."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "letters"
+    importers = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            ) + ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name.split(".")[0] == "weasyprint" for name in names):
+                importers.add(path.relative_to(package).as_posix())
+    assert importers == {"layout/weasy.py"}

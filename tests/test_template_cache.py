@@ -52,11 +52,40 @@ def test_a_second_run_uses_the_template_compiled_by_the_first(workspace, cache, 
     root = workspace()
     first = render_ada(root)
     assert compiled == [TEMPLATE_FILE]
-    assert len(list(cache.iterdir())) == 1
+    assert len(list(cache.iterdir())) == 2  # the body and the subject line
     second = render_ada(root)
     assert compiled == [TEMPLATE_FILE]  # not compiled again
     assert second == first
     assert "We write about the Cybersecurity Law." in second
+
+
+def test_a_second_run_uses_the_subject_line_compiled_by_the_first(workspace, cache, monkeypatch):
+    root = workspace()
+    sources: list[str] = []
+    compile_ = jinja2.Environment.compile
+
+    def counting(self, source, *args, **kwargs):
+        sources.append(str(source))
+        return compile_(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    workspace_, _ = load_workspace(root)
+    case = workspace_.cases["free-expression"]
+    recipient = next(r for r in workspace_.recipients if r.id == "ada")
+    subjects = [
+        Renderer(workspace_).render(case, "appeal", recipient, "a4", case.case.date).subject
+        for _ in range(2)
+    ]
+    assert subjects == ["About the Cybersecurity Law"] * 2
+    subject = "About the {{ case.facts.law }}"
+    assert sources.count(subject) == 1  # compiled by the first renderer only
+    # An edited subject line is compiled again, not served from the old code.
+    template = root / "templates" / TEMPLATE_FILE
+    template.write_text(template.read_text("utf-8").replace("About the", "On the"), "utf-8")
+    workspace_, _ = load_workspace(root)
+    case = workspace_.cases["free-expression"]
+    letter = Renderer(workspace_).render(case, "appeal", recipient, "a4", case.case.date)
+    assert letter.subject == "On the Cybersecurity Law"
 
 
 def test_an_edited_template_is_compiled_again(workspace, cache, compiled):
@@ -70,7 +99,9 @@ def test_an_edited_template_is_compiled_again(workspace, cache, compiled):
 
 
 def _only_file(cache: Path) -> Path:
-    (path,) = cache.iterdir()
+    """The file that keeps the letter's body (its code holds the body's text; the other
+    file keeps the subject line)."""
+    (path,) = (path for path in cache.iterdir() if b"We write about" in path.read_bytes())
     return path
 
 
@@ -151,7 +182,7 @@ def test_the_folder_is_kept_bounded(workspace, cache, monkeypatch):
     render_ada(workspace())
     names = {path.name for path in cache.iterdir()}
     assert {name for name in names if name.startswith("old-")} == {"old-2", "old-3"}
-    assert len(names) == 3  # the oldest half went, the new one came
+    assert len(names) == 4  # the oldest half went, the new ones came (body and subject)
 
 
 # -- from an attacker's review ---------------------------------------------------------------
@@ -249,16 +280,16 @@ def test_code_made_under_other_limits_syntax_or_filters_is_kept_apart(workspace)
 
 
 def test_the_folder_is_kept_under_a_byte_budget(workspace, cache, monkeypatch):
-    monkeypatch.setattr(template_cache, "BYTES_KEPT", 1000)
+    monkeypatch.setattr(template_cache, "BYTES_KEPT", 100_000)
     cache.mkdir(parents=True)
     for number in range(3):
         old = cache / f"old-{number}"
-        old.write_bytes(b"x" * 400)
+        old.write_bytes(b"x" * 40_000)
         os.utime(old, (1_000_000 + number, 1_000_000 + number))
     render_ada(workspace())
     names = {path.name for path in cache.iterdir()}
     assert {name for name in names if name.startswith("old-")} == {"old-2"}  # under half
-    assert len(names) == 2  # and the new one
+    assert len(names) == 3  # and the new ones (body and subject)
 
 
 def test_a_compiled_template_over_the_size_cap_is_not_kept(workspace, cache, monkeypatch):

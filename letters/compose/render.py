@@ -32,7 +32,7 @@ from letters.compose.glyphs import Sources, check_letter
 from letters.compose.letter import Letter, SenderBlock
 from letters.compose.postal import origin_country, postal_lines
 from letters.compose.sandbox import Sandbox, record
-from letters.compose.template_cache import use_template_cache
+from letters.compose.template_cache import from_string, use_template_cache
 from letters.compose.template_errors import UNDEFINED_HINT, template_error
 from letters.compose.translate import TranslatedCases
 from letters.compose.undefined import LettersUndefined, Miss, noting_misses
@@ -114,7 +114,9 @@ class Renderer:
         self.translated = TranslatedCases()  # each case in each letter's language
         self.text_env.filters["markdown"] = lambda value: value
         self.text_env.filters["address_block"] = lambda r: "\n".join(recipient_lines(r))
-        use_template_cache(self.markdown_env, self.limits)  # its filters are final: they shape code
+        # Their filters are final now: they shape the code that is kept.
+        use_template_cache(self.markdown_env, self.limits)
+        use_template_cache(self.text_env, self.limits)
         self.subjects: dict[str, jinja2.Template] = {}  # compiled once, used for every letter
 
     def render(
@@ -225,7 +227,8 @@ class Renderer:
         try:
             compiled = self.subjects.get(template.subject)
             if compiled is None:
-                compiled = self.text_env.from_string(template.subject)
+                name = f"subject of {template.path}"
+                compiled = from_string(self.text_env, template.subject, name)
                 self.subjects[template.subject] = compiled
             with noting_misses(template.path, template.subject_line) as misses:
                 text = compiled.render(context)

@@ -197,6 +197,24 @@ def fingerprint(environment: jinja2.Environment, limits: object = None) -> str:
     return "\0".join(parts)
 
 
+def from_string(environment: jinja2.Environment, source: str, name: str) -> jinja2.Template:
+    """`environment.from_string(source)`, its code kept in the cache under `name` (Jinja's
+    cache serves only the templates a loader finds; a subject line is a string of the front
+    matter). The code is the same as from_string's: no name or file is compiled into it."""
+    cache = environment.bytecode_cache
+    if cache is None:
+        return environment.from_string(source)
+    bucket = cache.get_bucket(environment, name, None, source)
+    code = bucket.code
+    if code is None:
+        code = environment.compile(source)
+        bucket.code = code
+        cache.set_bucket(bucket)
+    return environment.template_class.from_code(
+        environment, code, environment.make_globals(None), None
+    )
+
+
 def use_template_cache(environment: jinja2.Environment, limits: object) -> None:
     """Keep `environment`'s compiled templates in the user's cache folder, unless this
     user's key cannot be kept (then a file written now could never be verified)."""

@@ -10,11 +10,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
-
 from letters.errors import LettersError
 from letters.fileio import Confined
 from letters.layout.html import ASSETS_DIR
+from letters.layout.weasy import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 from letters.workspace.images import ImageTooLargeError, check_image
 
 _SHOWN_URL_LENGTH = 120

@@ -12,10 +12,6 @@ from pathlib import Path
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
-import weasyprint
-from weasyprint.css.counters import CounterStyle
-from weasyprint.text.fonts import FontConfiguration
-
 from letters.compose.letter import Letter
 from letters.errors import LettersError
 from letters.layout.fetch import (
@@ -26,6 +22,7 @@ from letters.layout.fetch import (
 )
 from letters.layout.formats import PDF_VARIANTS
 from letters.layout.html import FONTS_CSS
+from letters.layout.weasy import CounterStyle, FontConfiguration, weasyprint
 
 
 @dataclass
