@@ -11,7 +11,9 @@ Prints the machine's cores, then each figure and the ratios the README quotes:
 - `letters build --format pdf` with all cores, and with `-j 1` (the per-letter win);
 - a rebuild with nothing changed, and what one edited recipient rebuilds;
 - `letters preview` and `letters check` start-up against `python -c "import jinja2"` (and,
-  for scale, the libraries letters is built on, imported by a script with no letters code);
+  for scale, the libraries letters is built on, imported by a script with no letters code,
+  then the same script writing a date and a country name in the sample's languages: Babel
+  loads its CLDR data for each);
 - every ratio is taken pair by pair (the loop and both builds in each of --rounds rounds;
   preview, check and the import in turn nine times) and the median is quoted: a shared
   machine that slows down for a minute moves the times, not the ratios;
@@ -308,10 +310,16 @@ def startup(scratch: Path, runs: int = 9) -> None:
     # What letters cannot start faster than: the libraries it is built on, imported, with
     # one pydantic model and a one-command Typer app run (no letters code at all).
     floor, _, floor_ratio = paired([sys.executable, "-c", FLOOR], jinja, runs)
+    # ... and with the CLDR data Babel loads to write a date and a country name in the
+    # sample's languages (English for the preview's letter; check renders all three).
+    english, _, english_ratio = paired([sys.executable, "-c", FLOOR + CLDR % "'en',"], jinja, runs)
+    every, _, every_ratio = paired([sys.executable, "-c", FLOOR + CLDR % SAMPLE_TAGS], jinja, runs)
     print(f"python -c 'import jinja2':            {jinja_time:7.2f} s   baseline")
     print(f"letters preview (sample letter):      {preview:7.2f} s   {preview_ratio:.1f}x")
     print(f"letters check (sample campaign):      {check:7.2f} s   {check_ratio:.1f}x")
     print(f"(its libraries alone, no letters:     {floor:7.2f} s   {floor_ratio:.1f}x)")
+    print(f"(... with CLDR data for en:           {english:7.2f} s   {english_ratio:.1f}x)")
+    print(f"(... for en, vi and ko:               {every:7.2f} s   {every_ratio:.1f}x)")
 
 
 FLOOR = """
@@ -325,6 +333,13 @@ def command(name: str = "") -> None:
     pass
 app(["--name", "x"], standalone_mode=False)
 """
+CLDR = """
+import datetime
+for tag in (%s):
+    babel.dates.format_date(datetime.date(2026, 3, 14), "long", locale=tag)
+    babel.Locale.parse(tag).territories["GB"]
+"""
+SAMPLE_TAGS = "'en', 'vi', 'ko'"
 
 
 def _one_pdf(scratch: Path, html_dir: Path) -> Path:
