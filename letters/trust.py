@@ -11,6 +11,7 @@ through the `LETTERS_TRUST_KEY` environment variable instead.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -18,6 +19,7 @@ import json
 import os
 import secrets
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,44 @@ def cache_dir() -> Path:
     """The user's cache folder for letters (font maps, compiled templates): never a
     campaign's, and safe to delete."""
     return _user_folder("XDG_CACHE_HOME", ".cache") / "letters"
+
+
+def read_cache_file(path: Path, limit: int) -> bytes | None:
+    """The bytes of a file in the user's cache folder, if it is a regular file this user
+    owns, of at most `limit` bytes, opened without following a link; None for anything else
+    (missing, a link, a FIFO, someone else's, too large, unreadable): the caller then makes
+    the contents afresh, as if nothing had been kept."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as stream:
+        status = os.fstat(stream.fileno())
+        if not stat.S_ISREG(status.st_mode) or status.st_uid != os.getuid():
+            return None
+        if status.st_size > limit:
+            return None
+        try:
+            data = stream.read(limit + 1)
+        except OSError:
+            return None
+    return data if len(data) <= limit else None
+
+
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Put `data` at `path` in the user's cache folder whole or not at all: written to a new
+    temporary file beside it (never through a link), then renamed over it. The folder is
+    made readable by this user alone. Raises OSError (a full disk, a read-only home)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 @functools.cache

@@ -3,7 +3,10 @@ Korean or Chinese is checked as fast as one in English from the second run on.""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from letters.compose import font_maps
 from letters.layout.html import ASSETS_DIR
@@ -41,3 +44,47 @@ def test_code_point_runs_round_trip():
     assert font_maps._read_ranges(font_maps._ranges_text(())) == ()
     inside = {point for first, last in runs for point in range(first, last + 1)}
     assert [p for p in range(0x5000) if font_maps.in_runs(runs, p)] == sorted(inside)
+
+
+FONT = ASSETS_DIR / "fonts" / "NotoSerif-Regular.ttf"
+
+
+def _kept_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The cache file of the shipped font's map, made by a first read."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    font_maps.code_ranges.__wrapped__(FONT, 0, FONT.stat().st_mtime_ns)
+    (cached,) = (tmp_path / "cache" / "letters" / "font-maps").glob("*.txt")
+    return cached
+
+
+def _read_again() -> tuple[tuple[int, int], ...]:
+    return font_maps.code_ranges.__wrapped__(FONT, 0, FONT.stat().st_mtime_ns)
+
+
+def test_a_link_in_the_cache_is_neither_read_nor_written_through(tmp_path, monkeypatch):
+    cached = _kept_map(tmp_path, monkeypatch)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("65 66\n", "ascii")
+    cached.unlink()
+    cached.symlink_to(elsewhere)
+    assert font_maps.in_runs(_read_again(), ord("ệ"))  # the font, not the link's target
+    assert not cached.is_symlink() and cached.read_text("ascii") != "65 66\n"
+    assert elsewhere.read_text("ascii") == "65 66\n"  # not written through
+
+
+def test_an_oversized_cache_file_is_not_read(tmp_path, monkeypatch):
+    cached = _kept_map(tmp_path, monkeypatch)
+    cached.write_text("65 66\n" + "\n" * 100, "ascii")
+    monkeypatch.setattr(font_maps, "MAP_LIMIT", 50)
+    assert font_maps.in_runs(_read_again(), ord("ệ"))
+    monkeypatch.setattr(font_maps, "MAP_LIMIT", 4096)
+    assert _read_again() == ((65, 66),)  # under the limit, the same file is used
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a file to another user needs root")
+def test_a_cache_file_someone_else_owns_is_not_read(tmp_path, monkeypatch):
+    cached = _kept_map(tmp_path, monkeypatch)
+    cached.write_text("65 66\n", "ascii")
+    os.chown(cached, 54321, -1)
+    assert font_maps.in_runs(_read_again(), ord("ệ"))
+    assert cached.stat().st_uid == os.getuid()  # replaced by the user's own

@@ -8,12 +8,15 @@ import bisect
 import contextlib
 import functools
 import hashlib
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from letters.trust import cache_dir
+from letters.trust import cache_dir, read_cache_file, write_cache_file
+
+# A map kept in the cache folder is at most this long (a CJK face's is about 60 kB); a
+# larger file there is not read, and the font's map is read again.
+MAP_LIMIT = 4 * 1024 * 1024
 
 
 @functools.cache
@@ -26,12 +29,16 @@ def code_ranges(path: Path, index: int, modified: int) -> tuple[tuple[int, int],
     face, size and time: `letters check` of a campaign in Korean starts as fast as one in
     English from the second run on. Runs rather than a set: a CJK face maps tens of
     thousands of code points in a few thousand runs, and a character is found by bisection.
+    The kept file is used only if it is this user's own regular file (never through a
+    link) of at most MAP_LIMIT bytes, and it is written whole or not at all.
     """
     cached = _cache_file(path, index, modified)
-    try:
-        return _read_ranges(cached.read_text("ascii"))
-    except (OSError, ValueError):
-        pass
+    kept = read_cache_file(cached, MAP_LIMIT)
+    if kept is not None:
+        try:
+            return _read_ranges(kept.decode("ascii"))
+        except ValueError:  # damaged: read from the font again, and kept anew
+            pass
     from fontTools.ttLib import TTFont
 
     try:
@@ -39,11 +46,10 @@ def code_ranges(path: Path, index: int, modified: int) -> tuple[tuple[int, int],
         runs = _runs(font.getBestCmap() or {})
     except Exception:  # an unreadable font draws nothing; fontTools raises many kinds
         return ()
-    with contextlib.suppress(OSError):
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(_ranges_text(runs), "ascii")
-        temporary.replace(cached)
+    text = _ranges_text(runs).encode("ascii")
+    if len(text) <= MAP_LIMIT:
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+            write_cache_file(cached, text)
     return runs
 
 

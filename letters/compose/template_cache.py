@@ -24,9 +24,7 @@ import functools
 import hashlib
 import hmac
 import os
-import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +32,7 @@ import jinja2
 from jinja2.bccache import Bucket
 
 import letters
-from letters.trust import cache_dir, local_key
+from letters.trust import cache_dir, local_key, read_cache_file, write_cache_file
 
 FILE_LIMIT = 256 * 1024  # bytes in one compiled template (the sample's are about 14 kB)
 FILES_KEPT = 1000  # past this many files, or BYTES_KEPT bytes, the oldest are removed
@@ -58,7 +56,7 @@ class SignedTemplateCache(jinja2.BytecodeCache):
         return hmac.new(self.key, bucket_key.encode("ascii") + b"\0" + payload, "sha256").digest()
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        data = _read_own_file(self.folder / bucket.key)
+        data = read_cache_file(self.folder / bucket.key, FILE_LIMIT)
         if data is None or len(data) <= _MAC_SIZE:
             return
         mac, payload = data[:_MAC_SIZE], data[_MAC_SIZE:]
@@ -71,36 +69,9 @@ class SignedTemplateCache(jinja2.BytecodeCache):
             return
         # A cache that cannot be written (read-only home, full disk) only costs time.
         with contextlib.suppress(OSError):
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _prune(self.folder)
-            descriptor, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            try:
-                with os.fdopen(descriptor, "wb") as stream:
-                    stream.write(self._mac(bucket.key, payload) + payload)
-                os.replace(temporary, self.folder / bucket.key)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
-
-
-def _read_own_file(path: Path) -> bytes | None:
-    """The bytes of a regular file this user owns, opened without following a link; None
-    for anything else (missing, a link, a FIFO, too large, unreadable)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    with os.fdopen(descriptor, "rb") as stream:
-        status = os.fstat(stream.fileno())
-        if not stat.S_ISREG(status.st_mode) or status.st_uid != os.getuid():
-            return None
-        if status.st_size > FILE_LIMIT:
-            return None
-        try:
-            return stream.read(FILE_LIMIT + 1)
-        except OSError:
-            return None
+            if self.folder.is_dir():
+                _prune(self.folder)
+            write_cache_file(self.folder / bucket.key, self._mac(bucket.key, payload) + payload)
 
 
 def _prune(folder: Path) -> None:
