@@ -91,6 +91,8 @@ def show_ok(message: str) -> None:
     `letters check` takes to start, for one green word."""
     import sys
 
+    if sys.stdout is None:  # started with stdout closed: nobody to tell, as with Rich
+        return
     label = "\x1b[32mOK\x1b[0m" if _colours(sys.stdout) else "OK"
     sys.stdout.write(f"{label}: {for_terminal(message)}\n")
 

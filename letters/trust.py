@@ -48,30 +48,39 @@ def cache_dir() -> Path:
 def read_cache_file(path: Path, limit: int) -> bytes | None:
     """The bytes of a file in the user's cache folder, if it is a regular file this user
     owns, of at most `limit` bytes, opened without following a link; None for anything else
-    (missing, a link, a FIFO, someone else's, too large, unreadable): the caller then makes
-    the contents afresh, as if nothing had been kept."""
+    (missing, a link, a folder, a FIFO, someone else's, too large, unreadable): the caller
+    then makes the contents afresh, as if nothing had been kept."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
-    with os.fdopen(descriptor, "rb") as stream:
-        status = os.fstat(stream.fileno())
+    try:
+        status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode) or status.st_uid != os.getuid():
             return None
         if status.st_size > limit:
             return None
-        try:
-            data = stream.read(limit + 1)
-        except OSError:
-            return None
-    return data if len(data) <= limit else None
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(descriptor, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks) if size <= limit else None
 
 
 def write_cache_file(path: Path, data: bytes) -> None:
     """Put `data` at `path` in the user's cache folder whole or not at all: written to a new
-    temporary file beside it (never through a link), then renamed over it. The folder is
-    made readable by this user alone. Raises OSError (a full disk, a read-only home)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary file beside it (never through a link), then renamed over it. Folders it makes
+    on the way are readable by this user alone (an existing one is left as it is). Raises
+    OSError (a full disk, a read-only home)."""
+    _make_private_folders(path.parent)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as stream:
@@ -81,6 +90,18 @@ def write_cache_file(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _make_private_folders(folder: Path) -> None:
+    """`folder` and any missing parent, each made mode 0700 (`Path.mkdir` gives its mode to
+    the last folder only)."""
+    missing = []
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(each, 0o700)
 
 
 @functools.cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -51,6 +52,26 @@ def test_check_colours_ok_where_rich_would(sample, run, env, green):
     assert result.exit_code == 0, result.stderr
     label = "\x1b[32mOK\x1b[0m" if green else "OK"
     assert result.stdout == f"{label}: 10 recipients, 2 cases, 4 templates, 10 letters render.\n"
+
+
+def test_check_with_stdout_closed_still_exits_0(sample):
+    """Rich said nothing when there was no stdout; the OK line written without it neither."""
+    import subprocess
+    import sys
+
+    closed = subprocess.run(
+        [
+            "sh",
+            "-c",
+            f'"{sys.executable}" -c "from cli import main; main()" check -C "$1" >&-',
+            "sh",
+            str(sample),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert (closed.returncode, closed.stderr) == (0, "")
 
 
 @pytest.mark.slow

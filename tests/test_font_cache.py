@@ -88,3 +88,20 @@ def test_a_cache_file_someone_else_owns_is_not_read(tmp_path, monkeypatch):
     os.chown(cached, 54321, -1)
     assert font_maps.in_runs(_read_again(), ord("ệ"))
     assert cached.stat().st_uid == os.getuid()  # replaced by the user's own
+
+
+def test_a_folder_in_place_of_a_kept_map_reads_the_font(tmp_path, monkeypatch):
+    """The glyph check of a Korean letter must not stop because a folder stands where the
+    map was kept (the user's own cache folder, but nothing letters made)."""
+    cached = _kept_map(tmp_path, monkeypatch)
+    cached.unlink()
+    cached.mkdir()
+    descriptors = len(os.listdir("/proc/self/fd"))
+    assert font_maps.in_runs(_read_again(), ord("ệ"))
+    assert len(os.listdir("/proc/self/fd")) == descriptors
+
+
+def test_cache_folders_made_for_a_map_are_private(tmp_path, monkeypatch):
+    _kept_map(tmp_path, monkeypatch)
+    for folder in ("cache", "cache/letters", "cache/letters/font-maps"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o700, folder

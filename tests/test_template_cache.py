@@ -296,3 +296,35 @@ def test_a_compiled_template_over_the_size_cap_is_not_kept(workspace, cache, mon
     monkeypatch.setattr(template_cache, "FILE_LIMIT", 100)
     assert "We write about the Cybersecurity Law." in render_ada(workspace())
     assert not cache.exists() or not list(cache.iterdir())
+
+
+def test_the_code_depends_on_the_data_a_filter_reads(monkeypatch):
+    """`address_block` with a constant address runs while compiling, with Babel's country
+    names and the postal formats: an upgrade of either compiles templates again."""
+    before = template_cache._modules_version()
+    import babel
+
+    template_cache._modules_version.cache_clear()
+    monkeypatch.setattr(babel, "__version__", "0.0-other")
+    try:
+        assert template_cache._modules_version() != before
+    finally:
+        template_cache._modules_version.cache_clear()
+
+
+def test_a_folder_in_place_of_a_cache_file_is_compiled_around(workspace, cache, compiled):
+    """Whatever stands at a cache file's name (here a folder) is not a kept template: the
+    letter renders, and nothing is left open."""
+    import os
+
+    root = workspace()
+    render_ada(root)
+    kept = list(cache.iterdir())
+    for path in kept:
+        path.unlink()
+        path.mkdir()
+    descriptors = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        assert "We write about the Cybersecurity Law." in render_ada(root)
+    assert len(os.listdir("/proc/self/fd")) == descriptors
+    assert compiled == [TEMPLATE_FILE] * 4

