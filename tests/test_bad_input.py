@@ -116,6 +116,51 @@ def test_bad_input_names_file_and_line_and_writes_nothing(
     assert not (root / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("line", "where", "message", "hint"),
+    [
+        (
+            "{% if recipient.honorific %}Dear {{ recipient.name }},",
+            "templates/appeal.md.j2:4:1: ",
+            "syntax error in the template: this {% if %} is never closed",
+            "add {% endif %} where the block should end",
+        ),
+        (
+            "Dear {% for x in case.demands %}{% if x %}{{ x }}{% endif %},",
+            "templates/appeal.md.j2:4:6: ",
+            "syntax error in the template: this {% for %} is never closed",
+            "add {% endfor %} where the block should end",
+        ),
+        (
+            "Dear {{ recipient.name,",
+            "templates/appeal.md.j2:4:6: ",
+            "syntax error in the template: this {{ is not closed before line 6 "
+            "(expected token 'end of print statement', got 'write')",
+            "end the value with }} on this line",
+        ),
+        (  # a mistake inside a value that goes on over two lines is where Jinja finds it
+            "Dear {{ recipient.name ~ (",
+            "templates/appeal.md.j2:6: ",
+            "syntax error in the template: expected token ')', got 'write'",
+            "check the {{ }} and {% %} tags around this line",
+        ),
+    ],
+    ids=["if", "for", "value", "value-over-two-lines"],
+)
+def test_a_tag_never_closed_is_reported_where_it_opens(workspace, run, line, where, message, hint):
+    """Jinja notices an unclosed block at the end of the file and an unclosed {{ on the
+    next line: the error names the line and column where the tag opens."""
+    template = TEMPLATE.replace("{{ recipient.salutation }}", line)
+    root = workspace(**{"templates__appeal.md.j2": template})
+    result = run("check", "-C", root)
+    assert result.exit_code == 2
+    errors = [text for text in result.stderr.splitlines() if " error: " in text]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(where), errors[0]
+    assert errors[0].endswith(message), errors[0]
+    assert f"hint: {hint}" in result.stderr
+
+
 def test_check_reports_every_problem_in_one_run(workspace, run):
     root = workspace(
         **{

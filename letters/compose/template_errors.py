@@ -47,6 +47,88 @@ _EXPLANATIONS: list[tuple[type[BaseException], str, str]] = [
 ]
 
 
+# Tags whose block runs to an end tag (`{% set %}` only in its block form, without `=`).
+_BLOCK_TAGS = frozenset(
+    ("if", "for", "macro", "call", "filter", "block", "with", "autoescape", "trans", "set")
+)
+
+
+def _opened_tag(exc: jinja2.TemplateSyntaxError) -> tuple[int, str, str] | None:
+    """For a syntax error Jinja notices only after the mistake, where the mistake is: the
+    line, the tag as written and what it lacks, of the `{% tag %}` never closed (Jinja
+    reports the end of the file) or of the `{{` never closed (Jinja reports where the next
+    token did not fit). None when the error is where Jinja says."""
+    if not exc.source or not exc.lineno:
+        return None
+    at_end = (exc.message or "").startswith("Unexpected end of template")
+    open_blocks: list[tuple[int, str]] = []  # (line, tag) of each block not yet closed
+    opened: tuple[int, str] | None = None  # the `{{` or `{%` being read, and its line
+    tag_expected = False
+    try:
+        for line, kind, value in jinja2.Environment().lex(exc.source):
+            if line > exc.lineno and not at_end:
+                break
+            if kind in ("variable_begin", "block_begin"):
+                opened, tag_expected = (line, kind), kind == "block_begin"
+            elif kind in ("variable_end", "block_end"):
+                opened = None
+            elif tag_expected and kind == "name":
+                tag_expected = False
+                if value.startswith("end") and open_blocks and open_blocks[-1][1] == value[3:]:
+                    open_blocks.pop()
+                elif value in _BLOCK_TAGS:
+                    open_blocks.append((line, value))
+            elif kind == "assign" and open_blocks and open_blocks[-1] == (line, "set"):
+                open_blocks.pop()  # `{% set x = ... %}` has no end tag
+    except jinja2.TemplateSyntaxError:
+        pass  # the lexer stopped where the mistake made the rest unreadable
+    if at_end and open_blocks:
+        line, tag = open_blocks[-1]
+        return line, f"{{% {tag} %}}", f"{{% end{tag} %}}"
+    # A value that runs on into the next lines ("expected token 'end of print statement',
+    # got 'I'"): its `{{` was never closed. Any other error inside a value spread over
+    # several lines is where Jinja says.
+    unended = (exc.message or "").startswith("expected token 'end of print statement'")
+    if unended and opened is not None and opened[1] == "variable_begin" and opened[0] < exc.lineno:
+        return opened[0], "{{", "}}"
+    return None
+
+
+def _column(source: str, line: int, tag: str) -> int:
+    """The column (from 1) of the last `tag` opener on `line` of `source`; 0 if not found."""
+    lines = source.splitlines()
+    if not 0 < line <= len(lines):
+        return 0
+    text = lines[line - 1]
+    opener = "{%" if tag.startswith("{%") else "{{"
+    at = text.rfind(opener)
+    if opener == "{%":
+        name = tag[2:-2].strip()
+        starts = [i for i in range(len(text)) if text.startswith(opener, i)]
+        named = [i for i in starts if text[i + 2 :].lstrip("-+ \t").startswith(name)]
+        at = named[-1] if named else at
+    return at + 1 if at >= 0 else 0
+
+
+def _unclosed_tag_error(
+    exc: jinja2.TemplateSyntaxError, file: Path, part: str
+) -> LettersError | None:
+    found = _opened_tag(exc)
+    if found is None or exc.source is None:
+        return None
+    line, tag, closing = found
+    if tag == "{{":
+        message = (
+            f"syntax error in the {part}: this {{{{ is not closed before line {exc.lineno} "
+            f"({exc.message or exc})"
+        )
+        hint = "end the value with }} on this line"
+    else:
+        message = f"syntax error in the {part}: this {tag} is never closed"
+        hint = f"add {closing} where the block should end (Jinja read on to the end of the file)"
+    return LettersError(message, file, line, _column(exc.source, line, tag), hint=hint)
+
+
 def template_error(
     exc: BaseException, path: Path, line: int, part: str, limits: Limits | None = None
 ) -> LettersError:
@@ -62,6 +144,10 @@ def template_error(
         file, line = inner
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename and part == "template":
         file = Path(exc.filename)
+    if isinstance(exc, jinja2.TemplateSyntaxError) and part == "template":
+        unclosed = _unclosed_tag_error(exc, file, part)
+        if unclosed is not None:
+            return unclosed
     if isinstance(exc, LimitExceeded):
         return OverLimitError(f"{part}: {exc}", file, line, hint=exc.hint)
     if isinstance(exc, MemoryError):
