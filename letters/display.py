@@ -7,6 +7,8 @@ literally (Rich markup in a name is text, not markup).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,8 +91,6 @@ def show_ok(message: str) -> None:
 
     Written without Rich: importing it and making a console is about a fifth of what
     `letters check` takes to start, for one green word."""
-    import sys
-
     if sys.stdout is None:  # started with stdout closed: nobody to tell, as with Rich
         return
     label = "\x1b[32mOK\x1b[0m" if _colours(sys.stdout) else "OK"
@@ -101,8 +101,6 @@ def _colours(stream: Any) -> bool:
     """Whether Rich would colour `stream`, by the same environment variables: TTY_COMPATIBLE
     (0 or 1), then FORCE_COLOR (set and not empty), else a terminal; never with NO_COLOR
     or TERM=dumb."""
-    import os
-
     environ = os.environ
     if environ.get("NO_COLOR") or environ.get("TERM", "").lower() in ("dumb", "unknown"):
         return False
@@ -142,7 +140,6 @@ def _styled_pager() -> Pager:
 
     class StyledPager(Pager):
         def show(self, content: str) -> None:
-            import os
             import shutil
             import subprocess
 
@@ -157,8 +154,6 @@ def _styled_pager() -> Pager:
 def show_letter(text: str, plain: bool, pager: bool) -> None:
     """A letter's Markdown: raw when piped or --plain, else formatted, through the pager
     when it is longer than the screen."""
-    import sys
-
     text = for_terminal(text)
     if plain or not out.is_terminal:
         sys.stdout.write(text)
