@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from letters.commands.preview import preview
 from letters.compose import glyphs
+from letters.compose.address import font_code_points
 from letters.workspace.language import LANGUAGES_DIR, fallback_chain, language_pack
 from letters.workspace.locales import script_variant, with_script
 from tests.conftest import files_under
@@ -176,8 +177,8 @@ def test_invisible_formatting_characters_are_not_drawn_and_not_errors():
 
 
 def test_the_shipped_face_is_read_from_its_width_table():
-    assert ord("ệ") in glyphs.shipped_code_points()
-    assert ord("习") not in glyphs.shipped_code_points()
+    assert ord("ệ") in font_code_points()
+    assert ord("习") not in font_code_points()
 
 
 # -- salutations and dates ---------------------------------------------------------------

@@ -150,13 +150,6 @@ def face_file(face: Face) -> tuple[Path, int] | None:
     return None
 
 
-@functools.cache
-def shipped_code_points() -> frozenset[int]:
-    """The shipped Noto Serif's code points, from its width table (made from the font by
-    scripts/make_width_table.py): enough for most letters, without importing fontTools."""
-    return font_code_points()
-
-
 def _installed_faces() -> tuple[tuple[Face, tuple[Path, int]], ...]:
     return tuple((face, found) for face in FACES if (found := face_file(face)) is not None)
 
@@ -192,7 +185,7 @@ def _in_blocks(face: Face, code: int) -> bool:
 
 def missing_characters(texts: Iterable[str]) -> list[str]:
     """The characters of `texts` no face draws, in order of first appearance."""
-    latin = shipped_code_points()
+    latin = font_code_points()
     seen: dict[str, None] = {}
     for text in texts:
         for char in text:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
@@ -10,6 +11,7 @@ from jinja2.sandbox import SecurityError
 from letters.compose.template_lines import innermost_template, template_line
 from letters.errors import LettersError, OverLimitError
 from letters.limits import LimitExceeded, Limits
+from letters.workspace.templates import SYNTAX
 
 UNDEFINED_HINT = (
     "use a field that exists in the data, or add it to the YAML (free fields go under "
@@ -65,7 +67,7 @@ def _opened_tag(exc: jinja2.TemplateSyntaxError) -> tuple[int, str, str] | None:
     opened: tuple[int, str] | None = None  # the `{{` or `{%` being read, and its line
     tag_expected = False
     try:
-        for line, kind, value in jinja2.Environment().lex(exc.source):
+        for line, kind, value in SYNTAX.lex(exc.source):
             if line > exc.lineno and not at_end:
                 break
             if kind in ("variable_begin", "block_begin"):
@@ -95,19 +97,15 @@ def _opened_tag(exc: jinja2.TemplateSyntaxError) -> tuple[int, str, str] | None:
 
 
 def _column(source: str, line: int, tag: str) -> int:
-    """The column (from 1) of the last `tag` opener on `line` of `source`; 0 if not found."""
+    """The column (from 1) of the last `tag` opener (`{{`, or `{%` with the tag's name) on
+    `line` of `source`; 0 if not found."""
     lines = source.splitlines()
     if not 0 < line <= len(lines):
         return 0
-    text = lines[line - 1]
-    opener = "{%" if tag.startswith("{%") else "{{"
-    at = text.rfind(opener)
-    if opener == "{%":
-        name = tag[2:-2].strip()
-        starts = [i for i in range(len(text)) if text.startswith(opener, i)]
-        named = [i for i in starts if text[i + 2 :].lstrip("-+ \t").startswith(name)]
-        at = named[-1] if named else at
-    return at + 1 if at >= 0 else 0
+    name = tag[2:-2].strip()
+    opener = r"\{\{" if tag == "{{" else r"\{%[-+]?\s*" + re.escape(name) + r"\b"
+    found = list(re.finditer(opener, lines[line - 1]))
+    return found[-1].start() + 1 if found else 0
 
 
 def _unclosed_tag_error(

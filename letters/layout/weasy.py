@@ -51,7 +51,6 @@ def _libraries_from_linker_cache() -> Iterator[None]:
 with _libraries_from_linker_cache():
     import weasyprint
 
-from weasyprint import CSS, HTML, LOGGER  # noqa: E402
 from weasyprint.css.counters import CounterStyle  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import (  # noqa: E402
@@ -61,9 +60,6 @@ from weasyprint.urls import (  # noqa: E402
 )
 
 __all__ = [
-    "CSS",
-    "HTML",
-    "LOGGER",
     "CounterStyle",
     "FatalURLFetchingError",
     "FontConfiguration",

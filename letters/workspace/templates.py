@@ -68,7 +68,9 @@ def template_text(confined: Confined, relative: Path) -> str:
     return text
 
 
-_SYNTAX = jinja2.Environment()  # parses templates to find what they include; never renders
+# Parses and lexes templates to find what they include and where a syntax error begins;
+# never renders.
+SYNTAX = jinja2.Environment()
 # Every statement that names another template opens a block with its keyword (`{% include`,
 # `{%- from`, `{%+ extends`, with any whitespace Jinja skips, which is `\s`): a template
 # without one has nothing to check, and is not parsed (about 2 ms a template).
@@ -84,7 +86,7 @@ def unsafe_template_names(source: str) -> list[tuple[int, str]]:
     if _NAMING_STATEMENT.search(source) is None:
         return []
     try:
-        tree = _SYNTAX.parse(source)
+        tree = SYNTAX.parse(source)
     except Exception:  # a syntax error is reported when the template renders
         return []
     found: list[tuple[int, str]] = []
